@@ -1,0 +1,134 @@
+"""What each firm books and what the market records, period by period.
+
+Every function here reads the population arrays after the customers' step and
+aggregates them per firm with ``np.bincount``, so the same numbers come out
+whichever path advanced the customers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import accounting, value
+from .parameters import Market, Scenario
+from .population import Customers, MarketState
+from .segments import SEGMENT_NAMES, loyalty_segment
+
+
+def loyalty_segments(customers: Customers, n_firms: int, market: Market) -> np.ndarray:
+    """Dick & Basu segment of every customer towards its current firm (-1 when not served)."""
+    firm = customers.firm.astype(np.intp)
+    served = firm < n_firms
+    rows = np.arange(firm.shape[0])
+    firm_trust = customers.trust[:, :n_firms].copy()
+    own = customers.trust[rows, firm]
+    firm_trust[rows[served], firm[served]] = -np.inf
+    best_rival = firm_trust.max(axis=1, initial=-np.inf)
+    codes = loyalty_segment(
+        own, best_rival, customers.tenure, attitude_threshold=market.attitude_threshold, patronage_months=market.patronage_months
+    )
+    return np.where(served, codes, -1).astype(np.int8)
+
+
+def firm_metrics(customers: Customers, market: MarketState, scenario: Scenario, period: int) -> dict[str, np.ndarray]:
+    """One period's metrics per firm, each an array of shape (F,).
+
+    Counts: ``served`` (at the start of the period), ``customers`` (at its
+    end), ``gains``, ``losses``, ``referrals``, ``complaints``, ``recovered``,
+    ``failures``, ``recommendations_sent``, ``warnings_sent``, and the Dick &
+    Basu segments ``true_loyal``, ``latent_loyal``, ``spurious_loyal``,
+    ``not_loyal``. Rates: ``churn_rate`` = losses / served,
+    ``retention_rate`` = 1 - churn, ``market_share`` of served customers.
+    Money: ``revenue``, ``exit_fees``, costs by kind (``cost_goods``,
+    ``cost_serving``, ``cost_care``, ``cost_brand``, ``cost_programme``,
+    ``cost_recovery``, ``cost_acquisition``) and ``profit``. Means:
+    ``satisfaction`` (served), ``trust`` and ``tenure`` (customers at the end).
+    ``clv``: lifetime value of a customer at this period's margin and
+    retention, by the closed form.
+    """
+    n_firms = market.n_firms
+    size = n_firms + 1
+    m = scenario.market
+
+    def per_firm(index, weights=None):
+        return np.bincount(index, weights=weights, minlength=size)[:n_firms].astype(float)
+
+    served_firm = customers.served_firm.astype(np.intp)
+    firm = customers.firm.astype(np.intp)
+    is_served = served_firm < n_firms
+    moved = firm != served_firm
+
+    served = per_firm(served_firm)
+    now = per_firm(firm)
+    gains = per_firm(firm[moved])
+    losses = per_firm(served_firm[moved])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        churn = np.where(served > 0, losses / served, 0.0)
+        total = now.sum()
+        share = now / total if total > 0 else np.zeros(n_firms)
+
+    tenure = customers.served_tenure
+    price = market.price[served_firm]
+    bill = price * customers.volume
+    revenue = per_firm(served_firm, bill)
+    perk = np.where(
+        is_served,
+        value.tier_perk(
+            tenure, silver_after=market.silver_after[served_firm], gold_after=market.gold_after[served_firm],
+            silver_perk=market.silver_perk[served_firm], gold_perk=market.gold_perk[served_firm],
+        ),
+        0.0,
+    )
+    serving = np.where(
+        is_served, accounting.serving_cost_multiplier(tenure, floor=m.serving_cost_floor, months=m.serving_cost_months), 0.0
+    )
+    levers = {name: getattr(market, name)[:n_firms] for name in (
+        "unit_cost", "serving_cost", "care_spend", "brand_investment", "recovery_cost", "acquisition_spend")}
+
+    row: dict[str, np.ndarray] = {"period": np.full(n_firms, period)}
+    row["served"] = served
+    row["customers"] = now
+    row["gains"] = gains
+    row["losses"] = losses
+    row["churn_rate"] = churn
+    row["retention_rate"] = 1.0 - churn
+    row["market_share"] = share
+    row["referrals"] = per_firm(firm[customers.referred])
+    row["revenue"] = revenue
+    row["exit_fees"] = per_firm(served_firm, customers.exit_fee_paid)
+    row["cost_goods"] = levers["unit_cost"] * per_firm(served_firm, customers.volume)
+    row["cost_serving"] = levers["serving_cost"] * per_firm(served_firm, serving)
+    row["cost_care"] = levers["care_spend"] * served
+    row["cost_brand"] = levers["brand_investment"] * served
+    row["cost_programme"] = market.points_rate[:n_firms] * revenue + per_firm(served_firm, perk)
+    row["complaints"] = per_firm(served_firm[customers.complained])
+    row["recovered"] = per_firm(served_firm[customers.recovered])
+    row["cost_recovery"] = levers["recovery_cost"] * row["recovered"]
+    row["cost_acquisition"] = levers["acquisition_spend"] * gains
+    row["profit"] = row["revenue"] + row["exit_fees"] - sum(row[k] for k in COST_COLUMNS)
+    row["failures"] = per_firm(served_firm[customers.failed])
+    row["recommendations_sent"] = per_firm(served_firm[customers.said > 0])
+    row["warnings_sent"] = per_firm(served_firm[customers.said < 0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        row["satisfaction"] = per_firm(served_firm[is_served], customers.satisfaction[is_served]) / served
+        rows = np.arange(firm.shape[0])
+        row["trust"] = per_firm(firm, customers.trust[rows, firm]) / now
+        row["tenure"] = per_firm(firm, customers.tenure) / now
+        margin = (row["profit"] + row["cost_acquisition"]) / served
+        d = accounting.period_discount_rate(m.discount_rate, m.period_months)
+        row["clv"] = accounting.closed_form_clv(margin, row["retention_rate"], d)
+
+    segment = loyalty_segments(customers, n_firms, m)
+    counts = np.bincount(firm * 4 + np.maximum(segment, 0), minlength=size * 4).reshape(size, 4)[:n_firms]
+    for code, name in enumerate(SEGMENT_NAMES):
+        row[SEGMENT_COLUMNS[code]] = counts[:, code].astype(float)
+    row["price"] = market.price[:n_firms].copy()
+    row["quality"] = market.quality[:n_firms].copy()
+    row["image"] = market.image[:n_firms].copy()
+    return row
+
+
+COST_COLUMNS = (
+    "cost_goods", "cost_serving", "cost_care", "cost_brand", "cost_programme", "cost_recovery", "cost_acquisition",
+)
+SEGMENT_COLUMNS = ("true_loyal", "latent_loyal", "spurious_loyal", "not_loyal")

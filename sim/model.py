@@ -1,0 +1,176 @@
+"""The loyalty model: customers choosing among firms, month after month."""
+
+from __future__ import annotations
+
+import gc
+from importlib.metadata import PackageNotFoundError, version
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from . import accounting, trust, word_of_mouth
+from .agents import Customer, Firm
+from .metrics import firm_metrics, loyalty_segments
+from .parameters import Scenario
+from .period import live_one_period
+from .population import MarketState, create_customers, draw_period
+from .satisfaction import care_effect
+
+
+def package_version() -> str:
+    """Installed version of loyalty-sim (``"unknown"`` when run from a bare tree)."""
+    try:
+        return version("loyalty-sim")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class LoyaltyModel(mesa.Model):
+    """Customers weighing value, trust and barriers against competing firms.
+
+    Each ``step`` is one period: firms show their levers; customers hear last
+    period's word of mouth, are served, judge the service, complain or not,
+    update trust, talk, and choose; firms book the period and their brand
+    images fade or are renewed; the period's metrics are recorded.
+
+    Args:
+        scenario: the market; ``Scenario()`` gives a three-firm baseline.
+        seed: seed of the model's random number generators.
+        vectorised: advance all customers at once (default), or call
+            ``Customer.step`` on each agent in random order (same results,
+            much slower; what a class sees on screen).
+
+    Example:
+        >>> model = LoyaltyModel(Scenario(), seed=1)
+        >>> model.run(12)
+        >>> model.results().groupby("firm").churn_rate.mean()  # doctest: +SKIP
+    """
+
+    def __init__(self, scenario: Scenario | None = None, *, seed: int = 0, vectorised: bool = True) -> None:
+        super().__init__(rng=seed)
+        self.scenario = scenario if scenario is not None else Scenario()
+        self.seed = seed
+        self.vectorised = vectorised
+        self.period = 0
+        self.period_discount_rate = accounting.period_discount_rate(
+            self.scenario.market.discount_rate, self.scenario.market.period_months
+        )
+
+        self.firms: list[Firm] = [Firm(self, levers, k) for k, levers in enumerate(self.scenario.firms)]
+        self.market = self._market_state()
+        self.contacts = word_of_mouth.contact_network(self.rng, self.scenario.market.customers, self.scenario.market.contacts)
+        self.customers = create_customers(self.scenario, self.market, self.rng)
+        self._add_customer_agents()
+        self.draws = None
+        self.recommendations = self.warnings = None
+        self._records: list[dict[str, np.ndarray]] = []
+        self._cumulative_profit = np.zeros(len(self.firms))
+
+    def _add_customer_agents(self) -> None:
+        collecting = gc.isenabled()
+        gc.disable()  # a million small objects would trigger many full collections
+        try:
+            self.customer_agents = [Customer(self, i) for i in range(len(self.customers))]
+        finally:
+            if collecting:
+                gc.enable()
+
+    @property
+    def n_firms(self) -> int:
+        return len(self.firms)
+
+    def _market_state(self) -> MarketState:
+        """Gather the firms' current levers into arrays of shape (F+1,)."""
+        p = self.scenario.population
+
+        def lever(name: str, outside: float = 0.0) -> np.ndarray:
+            return np.array([getattr(f.levers, name) for f in self.firms] + [outside], dtype=float)
+
+        price = lever("price")
+        previous = np.array([f.previous_price for f in self.firms] + [0.0])
+        m = self.scenario.market
+        care = care_effect(lever("care_spend"), effect=m.care_effect, scale=m.care_scale)
+        care[-1] = 0.0
+        return MarketState(
+            n_firms=len(self.firms),
+            price=price,
+            quality=lever("quality"),
+            delivered_quality=lever("quality") + care,
+            failure_rate=lever("failure_rate"),
+            failure_severity=lever("failure_severity"),
+            image=np.array([f.image for f in self.firms] + [0.0]),
+            recovery_rate=lever("recovery_rate"),
+            exit_fee=lever("exit_fee"),
+            contract_months=lever("contract_months").astype(np.int64),
+            points_rate=lever("points_rate"),
+            points_cap=lever("points_cap"),
+            silver_after=lever("silver_after"),
+            gold_after=lever("gold_after"),
+            silver_perk=lever("silver_perk"),
+            gold_perk=lever("gold_perk"),
+            relational_bond=lever("relational_bond"),
+            welcome_offer=lever("acquisition_spend") / 12.0,
+            defection_hazard=lever("defection_hazard"),
+            unit_cost=lever("unit_cost"),
+            serving_cost=lever("serving_cost"),
+            care_spend=lever("care_spend"),
+            brand_investment=lever("brand_investment"),
+            recovery_cost=lever("recovery_cost"),
+            acquisition_spend=lever("acquisition_spend"),
+            unfair_loss=trust.unfair_price_loss(previous, price, fair_rise=p.fair_price_rise, penalty=p.unfair_price_loss),
+            price_rose=price > previous,
+        )
+
+    def step(self) -> None:
+        """One period of the market."""
+        self.market = self._market_state()
+        self.draws = draw_period(self.rng, len(self.customers))
+        p = self.scenario.population
+        self.recommendations, self.warnings = word_of_mouth.deliver(
+            self.contacts, self.customers.said, self.customers.served_firm, options=self.n_firms + 1,
+            reach_satisfied=p.reach_satisfied, reach_dissatisfied=p.reach_dissatisfied,
+        )
+        if self.vectorised:
+            live_one_period(
+                self.customers, slice(None), self.market, self.scenario, self.draws, self.recommendations, self.warnings
+            )
+        else:
+            self.agents_by_type[Customer].shuffle_do("step")
+        self._record()
+        self.agents_by_type[Firm].do("step")
+        self.period += 1
+
+    def run(self, periods: int | None = None) -> LoyaltyModel:
+        """Run ``periods`` periods (default: the scenario's horizon); returns the model."""
+        for _ in range(self.scenario.market.periods if periods is None else periods):
+            self.step()
+        return self
+
+    def _record(self) -> None:
+        row = firm_metrics(self.customers, self.market, self.scenario, self.period)
+        discount = accounting.discount_factor(self.period_discount_rate, self.period)
+        row["discounted_profit"] = row["profit"] * discount
+        self._cumulative_profit = self._cumulative_profit + row["discounted_profit"]
+        row["cumulative_discounted_profit"] = self._cumulative_profit.copy()
+        self._records.append(row)
+
+    def loyalty_segments(self) -> np.ndarray:
+        """Dick & Basu segment of every customer: 0 true, 1 latent, 2 spurious, 3 none, -1 not served."""
+        return loyalty_segments(self.customers, self.n_firms, self.scenario.market)
+
+    def results(self) -> pd.DataFrame:
+        """Tidy per-period results: one row per period and firm.
+
+        ``df.attrs`` records the scenario (as a dict), seed and package version.
+        """
+        names = [f.name for f in self.firms]
+        frames = [pd.DataFrame({"period": r["period"], "firm": names, **{k: v for k, v in r.items() if k != "period"}}) for r in self._records]
+        if frames:
+            df = pd.concat(frames, ignore_index=True)
+        else:
+            df = pd.DataFrame(columns=["period", "firm"])
+        df.insert(0, "scenario", self.scenario.name)
+        df.insert(1, "seed", self.seed)
+        df.attrs.update(scenario=self.scenario.model_dump(mode="json"), seed=self.seed, version=package_version())
+        return df

@@ -1,0 +1,386 @@
+"""Parameters of a market: its economics, its customers and its firms.
+
+Every field has a default and a description that says where the number comes
+from: a stylized fact of the loyalty literature (``Source:``) or a modelling
+choice (``Assumption:``). Money is in currency units per period (one period is
+a month unless ``Market.period_months`` says otherwise); utilities are in
+units of the taste shock's scale, so a difference of 1 between two options
+moves a 50/50 choice to about 73/27.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MAX_FIRMS = 100
+
+
+class _Parameters(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Market(_Parameters):
+    """Size, horizon and shared economics of the market."""
+
+    customers: int = Field(
+        10_000, ge=1, le=50_000_000,
+        description="Number of customers in the market, served by a firm or by no one. "
+        "Assumption: large enough for stable shares, small enough for a laptop.",
+    )
+    periods: int = Field(
+        120, ge=1, le=10_000,
+        description="Number of periods simulated. Assumption: ten years of months.",
+    )
+    period_months: float = Field(
+        1.0, gt=0, le=12,
+        description="Length of one period in months. Source: DOMAIN.md section 4 (one period = one month).",
+    )
+    discount_rate: float = Field(
+        0.10, ge=0, le=1,
+        description="Annual discount rate for cumulative profit and lifetime value. "
+        "Source: DOMAIN.md section 3 (10-12% discounting).",
+    )
+    outside_value: float = Field(
+        1.0,
+        description="Utility of buying from no firm (the outside option). "
+        "Assumption: leaves roughly one customer in ten unserved at the default levers.",
+    )
+    contacts: int = Field(
+        25, ge=0, le=200,
+        description="Word-of-mouth contacts per customer. Source: DOMAIN.md section 3 "
+        "(a dissatisfied customer sways 25 people).",
+    )
+    spend_growth: float = Field(
+        1.0, ge=0, le=10,
+        description="Extra spend a customer reaches with long tenure, as a fraction of its starting spend. "
+        "Source: DOMAIN.md section 3 (loyal customers spend 2-4x as much, more as they age with the firm).",
+    )
+    spend_growth_months: float = Field(
+        36.0, gt=0,
+        description="Months over which spend grows towards its ceiling (time constant). Assumption.",
+    )
+    serving_cost_floor: float = Field(
+        0.5, ge=0, le=1,
+        description="Serving cost of a long-tenured customer as a fraction of a new one's. "
+        "Source: DOMAIN.md section 3 (Reichheld: operating-cost savings with tenure); the level is an assumption.",
+    )
+    serving_cost_months: float = Field(
+        24.0, gt=0,
+        description="Months over which serving cost falls to its floor (time constant). Assumption.",
+    )
+    care_effect: float = Field(
+        0.10, ge=0, le=1,
+        description="Most that care spend can add to experienced service quality (0..1 scale). "
+        "Source: DOMAIN.md section 2 (2/3 of leavers felt uncared for); the size is an assumption.",
+    )
+    care_scale: float = Field(
+        2.0, gt=0,
+        description="Care spend per customer-period at which 63% of the care effect is reached. Assumption.",
+    )
+    brand_decay: float = Field(
+        0.02, ge=0, le=1,
+        description="Share of brand image lost each period without investment. "
+        "Source: DOMAIN.md section 2 (brand image fades unless renewed); the rate is an assumption.",
+    )
+    brand_effect: float = Field(
+        0.05, ge=0, le=1,
+        description="Most of the gap to a perfect image that one period of brand investment closes. Assumption.",
+    )
+    brand_scale: float = Field(
+        1.0, gt=0,
+        description="Brand investment per customer-period at which 63% of the brand effect is reached. Assumption.",
+    )
+    patronage_months: float = Field(
+        12.0, ge=0,
+        description="Tenure from which repeat patronage counts as high in the Dick & Basu segments. "
+        "Assumption: a year of repeat purchases.",
+    )
+    attitude_threshold: float = Field(
+        0.6, ge=0, le=1,
+        description="Trust in the current firm from which relative attitude can count as high "
+        "(it must also be the firm trusted most). Source: Dick & Basu (1994); the level is an assumption.",
+    )
+
+
+class Population(_Parameters):
+    """How customers differ, and the behavioural constants they share."""
+
+    price_sensitivity: float = Field(
+        0.10, gt=0,
+        description="Mean utility lost per currency unit of price. Assumption: a 30/month price weighs 3 utils.",
+    )
+    price_sensitivity_cv: float = Field(
+        0.5, ge=0, le=5, description="Coefficient of variation of price sensitivity (log-normal). Assumption."
+    )
+    quality_sensitivity: float = Field(
+        4.0, ge=0, description="Mean utility of service quality going from 0 to 1. Assumption."
+    )
+    quality_sensitivity_cv: float = Field(
+        0.3, ge=0, le=5, description="Coefficient of variation of quality sensitivity (log-normal). Assumption."
+    )
+    image_sensitivity: float = Field(
+        1.5, ge=0, description="Mean utility of brand image going from 0 to 1. Assumption."
+    )
+    image_sensitivity_cv: float = Field(
+        0.5, ge=0, le=5, description="Coefficient of variation of image sensitivity (log-normal). Assumption."
+    )
+    expectation_sd: float = Field(
+        0.05, ge=0, le=1,
+        description="Spread of initial quality expectations around the quality a firm offers. Assumption.",
+    )
+    expectation_adaptation: float = Field(
+        0.2, ge=0, le=1,
+        description="Share of the gap between experience and expectation closed each period. "
+        "Source: DOMAIN.md section 2 (expectations adapt to experience); the rate is an assumption.",
+    )
+    service_noise: float = Field(
+        0.05, ge=0, le=1, description="Standard deviation of experienced quality around the firm's quality. Assumption."
+    )
+    satisfaction_slope: float = Field(
+        10.0, gt=0,
+        description="Steepness of satisfaction in the gap between experience and expectation. Assumption.",
+    )
+    satisfaction_offset: float = Field(
+        1.0,
+        description="Log-odds of satisfaction when experience exactly meets expectation: 1.0 gives 0.73, "
+        "'satisfied' but not 'totally satisfied'. Source: Jones & Sasser (1995) zones; the level is an assumption.",
+    )
+    very_satisfied: float = Field(
+        0.8, ge=0, le=1,
+        description="Satisfaction (0..1) from which a customer is 'totally satisfied' and recommends. "
+        "Source: Jones & Sasser (1995), the top box of a 5-point scale.",
+    )
+    dissatisfied: float = Field(
+        0.4, ge=0, le=1,
+        description="Satisfaction (0..1) below which a customer is dissatisfied (may complain, warns others). "
+        "Source: Jones & Sasser (1995), the zone of defection.",
+    )
+    complaint_propensity: float = Field(
+        0.04, ge=0, le=1,
+        description="Mean probability that a dissatisfied customer complains. "
+        "Source: DOMAIN.md section 3 (1 in 25 dissatisfied customers complains).",
+    )
+    complaint_concentration: float = Field(
+        20.0, gt=0, description="Concentration of the Beta distribution of complaint propensity. Assumption."
+    )
+    recovered_satisfaction: float = Field(
+        0.75, ge=0, le=1,
+        description="Satisfaction of a customer whose complaint was resolved. "
+        "Source: TARP, 54-95% of resolved complainers buy again; the level is an assumption.",
+    )
+    trust_prior: float = Field(
+        0.5, ge=0, le=1, description="Trust in a firm a customer knows nothing about. Assumption."
+    )
+    trust_gain: float = Field(
+        0.05, ge=0, le=1,
+        description="Share of the gap to full trust closed by a period of kept promises. "
+        "Source: DOMAIN.md section 2 (trust builds slowly).",
+    )
+    trust_loss: float = Field(
+        0.25, ge=0, le=1,
+        description="Share of trust lost on a failure or a disappointing period. "
+        "Source: DOMAIN.md section 2 (trust falls fast).",
+    )
+    recovery_boost: float = Field(
+        0.30, ge=0, le=1,
+        description="Share of the gap to full trust closed when a complaint is resolved. "
+        "Source: DOMAIN.md section 2 (a failure handled well can raise trust).",
+    )
+    unrecovered_loss: float = Field(
+        0.25, ge=0, le=1, description="Further share of trust lost when a complaint is not resolved. Assumption."
+    )
+    trust_forgetting: float = Field(
+        0.02, ge=0, le=1,
+        description="Share of the gap to the prior closed each period for firms a customer does not use. Assumption.",
+    )
+    fair_price_rise: float = Field(
+        0.03, ge=0,
+        description="Relative price rise customers accept as fair. Source: DOMAIN.md section 2 "
+        "(a price that feels unfair erodes trust); the level is an assumption.",
+    )
+    unfair_price_loss: float = Field(
+        2.0, ge=0,
+        description="Share of trust lost per unit of relative price rise above the fair rise (capped at all of it). "
+        "Assumption: a 15% rise costs about a quarter of trust.",
+    )
+    trust_weight: float = Field(
+        2.0, ge=0, description="Utility of full trust in a firm, beside its delivered value. Assumption."
+    )
+    price_tolerance: float = Field(
+        0.5, ge=0, le=1,
+        description="Share of price sensitivity towards the current firm that full trust removes. "
+        "Source: DOMAIN.md section 3 (loyal customers are less price-sensitive; Reichheld's price premium).",
+    )
+    switching_effort: float = Field(
+        1.0, ge=0,
+        description="Mean procedural switching cost (time, effort, learning) in utils, paid on leaving any firm. "
+        "Source: Burnham, Frels & Mahajan (2003); the size is an assumption.",
+    )
+    switching_effort_cv: float = Field(
+        0.5, ge=0, le=5, description="Coefficient of variation of switching effort (log-normal). Assumption."
+    )
+    bond_months: float = Field(
+        12.0, gt=0, description="Months over which a relational bond grows to its full size (time constant). Assumption."
+    )
+    review_probability: float = Field(
+        0.03, ge=0, le=1,
+        description="Probability per period that a customer reconsiders its choice unprompted. "
+        "Assumption: with the prompted probability and talk rates, calibrated so the baseline loses "
+        "about 15-20% of customers a year (DOMAIN.md section 3).",
+    )
+    prompted_review_probability: float = Field(
+        0.2, ge=0, le=1,
+        description="Probability of reconsidering after dissatisfaction, an unresolved complaint, a warning "
+        "about the current firm, a recommendation of another firm or a price rise. Assumption.",
+    )
+    talk_satisfied: float = Field(
+        0.05, ge=0, le=1,
+        description="Probability per period that a totally satisfied customer recommends its firm. Assumption.",
+    )
+    talk_dissatisfied: float = Field(
+        0.30, ge=0, le=1,
+        description="Probability per period that a dissatisfied customer warns others about its firm. "
+        "Source: TARP (bad experiences are told about twice as often as good ones); the level is an assumption.",
+    )
+    reach_satisfied: int = Field(
+        8, ge=0, le=200,
+        description="Contacts a recommendation reaches. Source: DOMAIN.md section 3 (1 satisfied customer, 8 potential deals).",
+    )
+    reach_dissatisfied: int = Field(
+        25, ge=0, le=200,
+        description="Contacts a warning reaches. Source: DOMAIN.md section 3 (1 dissatisfied customer sways 25 people).",
+    )
+    word_of_mouth_gain: float = Field(
+        0.05, ge=0, le=1, description="Share of the gap to full trust a recommendation closes. Assumption."
+    )
+    word_of_mouth_loss: float = Field(
+        0.10, ge=0, le=1, description="Share of trust a warning removes. Assumption: warnings weigh twice recommendations."
+    )
+    segment_shares: tuple[float, float, float] = Field(
+        (0.2, 0.5, 0.3),
+        description="Shares of heavy, medium and light spenders. Source: DOMAIN.md section 3 (80/20 concentration); "
+        "the split is an assumption.",
+    )
+    segment_spend: tuple[float, float, float] = Field(
+        (2.5, 1.0, 0.4),
+        description="Spend of heavy, medium and light customers in multiples of the price. "
+        "Source: DOMAIN.md section 3 (loyal customers spend 2-4x as much); the levels are an assumption.",
+    )
+    initial_tenure: float = Field(
+        24.0, ge=0,
+        description="Mean tenure, in periods, of customers already served when a run starts (geometric). "
+        "Assumption: a mature market.",
+    )
+
+    @model_validator(mode="after")
+    def _shares_sum_to_one(self) -> "Population":
+        if any(s < 0 for s in self.segment_shares) or abs(sum(self.segment_shares) - 1.0) > 1e-9:
+            raise ValueError("segment_shares must be three non-negative numbers that sum to 1")
+        if any(s < 0 for s in self.segment_spend):
+            raise ValueError("segment_spend must be three non-negative numbers")
+        if self.dissatisfied > self.very_satisfied:
+            raise ValueError("dissatisfied must not exceed very_satisfied")
+        return self
+
+
+class Firm(_Parameters):
+    """The levers a firm's strategist pulls, and its costs."""
+
+    name: str = Field("A", min_length=1, max_length=40, description="Name shown in results and plots.")
+    price: float = Field(30.0, ge=0, description="Price per period for a customer of base spend. Assumption.")
+    quality: float = Field(
+        0.7, ge=0, le=1, description="Mean service quality delivered, 0 (worst) to 1 (best). Assumption."
+    )
+    failure_rate: float = Field(
+        0.02, ge=0, le=1,
+        description="Probability per customer-period of a service failure. Assumption: one failure every four years.",
+    )
+    failure_severity: float = Field(
+        0.4, ge=0, le=1, description="Quality lost in a failure (0..1 scale). Assumption."
+    )
+    image: float = Field(0.5, ge=0, le=1, description="Brand image at the start, 0..1. Assumption.")
+    brand_investment: float = Field(
+        0.5, ge=0, description="Brand investment per customer-period; renews image. Assumption."
+    )
+    care_spend: float = Field(
+        1.0, ge=0,
+        description="Care and retention spend per customer-period (contact, remembering the customer). "
+        "Source: DOMAIN.md section 3 (acquiring costs about 6x retaining): 12 a year against an acquisition spend of 75.",
+    )
+    acquisition_spend: float = Field(
+        75.0, ge=0,
+        description="Spend per new customer (commission, welcome offer); prospects value it as a price cut "
+        "spread over a year. Source: DOMAIN.md section 3 (a new customer costs 6x keeping one).",
+    )
+    recovery_rate: float = Field(
+        0.5, ge=0, le=1,
+        description="Probability that a complaint is resolved. Source: TARP, resolution rates; the level is an assumption.",
+    )
+    recovery_cost: float = Field(20.0, ge=0, description="Cost of resolving one complaint. Assumption.")
+    exit_fee: float = Field(
+        0.0, ge=0, description="Fee a customer pays on leaving (financial switching cost). Source: Burnham et al. (2003)."
+    )
+    contract_months: int = Field(
+        0, ge=0, le=600,
+        description="Contract length in periods; the exit fee is waived in the last period of each term. "
+        "0 means the fee applies whenever a customer leaves.",
+    )
+    points_rate: float = Field(
+        0.0, ge=0, le=1,
+        description="Share of each bill returned as loyalty points, forfeited on leaving. "
+        "Source: DOMAIN.md section 2 (forfeited points are a financial switching cost).",
+    )
+    points_cap: float = Field(100.0, ge=0, description="Most points a customer can hold (they are redeemed beyond it). Assumption.")
+    silver_after: int = Field(12, ge=0, description="Tenure, in periods, that earns the silver tier. Assumption.")
+    gold_after: int = Field(36, ge=0, description="Tenure, in periods, that earns the gold tier. Assumption.")
+    silver_perk: float = Field(
+        0.0, ge=0, description="Value of silver-tier perks per period, lost on leaving. Source: DOMAIN.md section 2 (gold/silver cards)."
+    )
+    gold_perk: float = Field(0.0, ge=0, description="Value of gold-tier perks per period, lost on leaving.")
+    relational_bond: float = Field(
+        0.0, ge=0,
+        description="Utility of the personal bond with a long-standing customer, lost on leaving. "
+        "Source: DOMAIN.md section 2 (relational switching costs).",
+    )
+    unit_cost: float = Field(12.0, ge=0, description="Cost of goods per unit of spend (per customer of base spend). Assumption.")
+    serving_cost: float = Field(
+        6.0, ge=0, description="Cost of serving a new customer per period; falls with tenure. Assumption."
+    )
+    defection_hazard: float = Field(
+        0.002, ge=0, le=1,
+        description="Probability per period that a customer leaves for reasons outside the market (moves, dies). "
+        "Assumption: about 2.4% a year.",
+    )
+
+    @model_validator(mode="after")
+    def _tiers_in_order(self) -> "Firm":
+        if self.gold_after < self.silver_after:
+            raise ValueError("gold_after must be at least silver_after")
+        return self
+
+
+def _default_firms() -> list[Firm]:
+    return [
+        Firm(name="A", price=30.0, quality=0.75, image=0.6),
+        Firm(name="B", price=27.0, quality=0.68, image=0.5),
+        Firm(name="C", price=33.0, quality=0.80, image=0.55),
+    ]
+
+
+class Scenario(_Parameters):
+    """A whole market: economics, customers and firms."""
+
+    name: str = Field("baseline", min_length=1, description="Name recorded with every result.")
+    market: Market = Field(default_factory=Market, description="Size, horizon and shared economics.")
+    population: Population = Field(default_factory=Population, description="How customers differ and behave.")
+    firms: list[Firm] = Field(
+        default_factory=_default_firms, max_length=MAX_FIRMS,
+        description="The competing firms. Assumption: three firms that differ in price, quality and image.",
+    )
+
+    @model_validator(mode="after")
+    def _firm_names_unique(self) -> "Scenario":
+        names = [f.name for f in self.firms]
+        if len(set(names)) != len(names):
+            raise ValueError("firm names must be unique")
+        return self

@@ -1,0 +1,176 @@
+"""One period in the life of customers: the story of DOMAIN.md section 4.
+
+``live_one_period`` advances the customers in ``rows`` (a slice) by one
+period. The vectorised path passes ``slice(None)``; ``Customer.step`` passes
+``slice(i, i + 1)``. Both run these same lines on views of the same arrays,
+with the same draws, so they give identical results.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import complaints, satisfaction, trust, value, word_of_mouth
+from .choice import logit_choice, reviews
+from .parameters import Scenario
+from .population import Customers, MarketState, PeriodDraws, volume_bought
+
+
+def live_one_period(
+    customers: Customers,
+    rows: slice,
+    market: MarketState,
+    scenario: Scenario,
+    draws: PeriodDraws,
+    recommendations: np.ndarray,
+    warnings: np.ndarray,
+) -> None:
+    """Advance ``customers[rows]`` by one period, in place.
+
+    Args:
+        customers: the population arrays.
+        rows: which customers, as a slice (views, so writes land in place).
+        market: what customers see of the firms this period.
+        scenario: the market's parameters.
+        draws: this period's random numbers for every customer.
+        recommendations, warnings: messages each customer hears this period
+            about each option, shape (customers, F+1).
+    """
+    p = scenario.population
+    outside = market.n_firms
+    firm = customers.firm[rows].astype(np.intp)
+    served = firm != outside
+    tenure = customers.tenure[rows]
+    me = np.arange(firm.shape[0])
+    heard_good = recommendations[rows]
+    heard_bad = warnings[rows]
+
+    # 1. Service is delivered, with an occasional failure.
+    failed = served & (draws.failure[rows] < market.failure_rate[firm])
+    experience = satisfaction.experienced_quality(
+        market.delivered_quality[firm], p.service_noise * draws.service_noise[rows], failed, market.failure_severity[firm]
+    )
+
+    # 2. Satisfaction by expectation-disconfirmation; expectations adapt.
+    expectation = customers.expectation[rows]
+    satisfied = satisfaction.satisfaction(experience, expectation, slope=p.satisfaction_slope, offset=p.satisfaction_offset)
+    expectation_now = np.where(served, satisfaction.adapt_expectation(expectation, experience, rate=p.expectation_adaptation), expectation)
+
+    # 3. A few of the dissatisfied complain; the firm recovers some of them.
+    dissatisfied = served & (satisfied < p.dissatisfied)
+    complained = complaints.complains(dissatisfied, customers.complaint_propensity[rows], draws.complaint[rows])
+    recovered = complaints.is_recovered(complained, market.recovery_rate[firm], draws.recovery[rows])
+    unrecovered = complained & ~recovered
+    satisfied = np.where(recovered, np.maximum(satisfied, p.recovered_satisfaction), satisfied)
+
+    # 4. Trust: in the current firm from service and price fairness, in the
+    #    others drifting back to the prior; then word of mouth on all.
+    trust_before = customers.trust[rows]
+    own = trust.trust_after_service(
+        trust_before[me, firm], disappointed=failed | dissatisfied, recovered=recovered, unrecovered=unrecovered,
+        gain=p.trust_gain, loss=p.trust_loss, recovery_boost=p.recovery_boost, unrecovered_loss=p.unrecovered_loss,
+    )
+    own = trust.erode_trust(own, market.unfair_loss[firm])
+    trust_now = trust.forget(trust_before, p.trust_prior, p.trust_forgetting)
+    trust_now[me, firm] = np.where(served, own, trust_now[me, firm])
+    trust_now = trust.hear_word_of_mouth(trust_now, heard_good, heard_bad, gain=p.word_of_mouth_gain, loss=p.word_of_mouth_loss)
+
+    # 5. What this customer will tell its contacts (heard next period).
+    said = word_of_mouth.what_customers_say(
+        satisfied, served, draws.talk[rows], very_satisfied=p.very_satisfied, dissatisfied=p.dissatisfied,
+        talk_satisfied=p.talk_satisfied, talk_dissatisfied=p.talk_dissatisfied,
+    )
+
+    # 6. Choice: some leave the market for outside reasons; the rest
+    #    reconsider now and then, or when something prompts them.
+    volume = np.where(served, volume_bought(scenario, customers.segment[rows], tenure), 0.0)
+    points = customers.points[rows]
+    warned_about_mine = heard_bad[me, firm] > 0
+    tempted = (heard_good[:, :outside] > 0).sum(axis=1) > (heard_good[me, firm] > 0)
+    prompted = (served & ((satisfied < p.dissatisfied) | unrecovered | warned_about_mine | market.price_rose[firm])) | tempted
+    forced_out = served & (draws.hazard[rows] < market.defection_hazard[firm])
+    reconsiders = ~forced_out & reviews(
+        prompted, draws.review[rows], base=p.review_probability, prompted_probability=p.prompted_review_probability
+    )
+    choice = np.where(forced_out, outside, firm)
+    who = np.flatnonzero(reconsiders)
+    if who.size:
+        utility = option_utilities(
+            customers, rows, who, firm[who], tenure[who], expectation_now[who], trust_now[who], points[who], market, scenario
+        )
+        choice[who] = logit_choice(utility, draws.choice[rows][who])
+
+    # 7. Consequences of the choice.
+    moved = choice != firm
+    joined = moved & (choice != outside)
+    pays_fee = served & moved & ~forced_out & value.fee_applies(tenure, market.contract_months[firm])
+    customers.exit_fee_paid[rows] = np.where(pays_fee, market.exit_fee[firm], 0.0)
+    customers.referred[rows] = joined & (heard_good[me, choice] > 0)
+    bill = market.price[firm] * volume
+    earned = np.minimum(market.points_cap[firm], points + market.points_rate[firm] * bill)
+    customers.points[rows] = np.where(moved | ~served, 0.0, earned)
+    customers.expectation[rows] = np.where(joined, market.quality[choice], expectation_now)
+    customers.trust[rows] = trust_now
+
+    # Record what happened, for the firms' books and the metrics.
+    customers.served_firm[rows] = firm
+    customers.served_tenure[rows] = tenure
+    customers.volume[rows] = volume
+    customers.satisfaction[rows] = np.where(served, satisfied, np.nan)
+    customers.failed[rows] = failed
+    customers.complained[rows] = complained
+    customers.recovered[rows] = recovered
+    customers.said[rows] = said
+    customers.tenure[rows] = np.where(moved | ~served, 0, tenure + 1)
+    customers.firm[rows] = choice
+
+
+def option_utilities(
+    customers: Customers,
+    rows: slice,
+    who: np.ndarray,
+    firm: np.ndarray,
+    tenure: np.ndarray,
+    expectation: np.ndarray,
+    trust_now: np.ndarray,
+    points: np.ndarray,
+    market: MarketState,
+    scenario: Scenario,
+) -> np.ndarray:
+    """Utility of every option for the customers ``who`` (indices into ``rows``).
+
+    Delivered value (the current firm's quality as the customer expects it,
+    rivals' as they advertise it; trust softens price sensitivity towards the
+    current firm) plus trust, plus the current firm's tier perk and rivals'
+    welcome offers, less the exit barrier on every option but staying. The
+    outside option is worth ``outside_value``.
+
+    Returns:
+        Array of shape (len(who), F+1).
+    """
+    p = scenario.population
+    outside = market.n_firms
+    w_price = customers.w_price[rows][who][:, None]
+    current = np.arange(outside + 1) == firm[:, None]
+    served = firm != outside
+    quality_seen = np.where(current, expectation[:, None], market.quality)
+    price_weight = w_price * np.where(current, 1.0 - p.price_tolerance * trust_now, 1.0)
+    delivered = value.delivered_value(
+        quality_seen, market.price * (1.0 - market.points_rate), market.image,
+        w_quality=customers.w_quality[rows][who][:, None], w_price=price_weight, w_image=customers.w_image[rows][who][:, None],
+    )
+    perk = value.tier_perk(
+        tenure, silver_after=market.silver_after[firm], gold_after=market.gold_after[firm],
+        silver_perk=market.silver_perk[firm], gold_perk=market.gold_perk[firm],
+    )
+    bonus = w_price * np.where(current, perk[:, None], market.welcome_offer)
+    utility = delivered + bonus + p.trust_weight * trust_now
+    utility[:, outside] = scenario.market.outside_value
+    barrier = value.exit_barrier(
+        w_price=w_price[:, 0],
+        exit_fee=np.where(value.fee_applies(tenure, market.contract_months[firm]), market.exit_fee[firm], 0.0),
+        points=points,
+        bond=value.relational_bond(tenure, bond=market.relational_bond[firm], months=p.bond_months),
+        effort=customers.effort[rows][who],
+    )
+    return utility - np.where(current | ~served[:, None], 0.0, barrier[:, None])

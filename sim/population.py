@@ -1,0 +1,209 @@
+"""Customers as arrays.
+
+A ``Customers`` holds the state of every customer as named NumPy arrays, one
+row per customer; option ``F`` (the number of firms) is the outside option,
+buying from no one. ``MarketState`` is what customers see of the firms in one
+period; ``PeriodDraws`` holds every random number of one period, drawn in a
+fixed order and shape so that results do not depend on the order in which
+customers act.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from . import accounting, value
+from .choice import logit_choice
+from .parameters import Scenario
+
+
+@dataclass
+class Customers:
+    """State of all customers. Arrays have shape (customers,) unless noted.
+
+    Traits (fixed): ``w_price``, ``w_quality``, ``w_image``, ``effort``,
+    ``complaint_propensity``, ``segment`` (0 heavy, 1 medium, 2 light).
+    State: ``firm`` (0..F-1, or F for none), ``tenure``, ``expectation``,
+    ``trust`` (customers, F+1; the last column is unused), ``points``.
+    Last period's events: ``served_firm``, ``served_tenure``, ``volume``,
+    ``satisfaction``, ``failed``, ``complained``, ``recovered``, ``said``
+    (+1 recommended, -1 warned, 0 silent), ``exit_fee_paid``, ``referred``.
+    """
+
+    w_price: np.ndarray
+    w_quality: np.ndarray
+    w_image: np.ndarray
+    effort: np.ndarray
+    complaint_propensity: np.ndarray
+    segment: np.ndarray
+    firm: np.ndarray
+    tenure: np.ndarray
+    expectation: np.ndarray
+    trust: np.ndarray
+    points: np.ndarray
+    served_firm: np.ndarray
+    served_tenure: np.ndarray
+    volume: np.ndarray
+    satisfaction: np.ndarray
+    failed: np.ndarray
+    complained: np.ndarray
+    recovered: np.ndarray
+    said: np.ndarray
+    exit_fee_paid: np.ndarray
+    referred: np.ndarray
+
+    def __len__(self) -> int:
+        return self.firm.shape[0]
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the arrays, in bytes."""
+        return sum(getattr(self, f.name).nbytes for f in fields(self))
+
+
+@dataclass(frozen=True)
+class MarketState:
+    """What customers see of the market in one period: arrays of shape (F+1,).
+
+    Index ``F`` is the outside option (zero price and quality, no levers).
+    ``unfair_loss`` is the share of trust each firm's customers lose this
+    period over an unfair price rise; ``price_rose`` flags any rise.
+    """
+
+    n_firms: int
+    price: np.ndarray
+    quality: np.ndarray
+    delivered_quality: np.ndarray
+    failure_rate: np.ndarray
+    failure_severity: np.ndarray
+    image: np.ndarray
+    recovery_rate: np.ndarray
+    exit_fee: np.ndarray
+    contract_months: np.ndarray
+    points_rate: np.ndarray
+    points_cap: np.ndarray
+    silver_after: np.ndarray
+    gold_after: np.ndarray
+    silver_perk: np.ndarray
+    gold_perk: np.ndarray
+    relational_bond: np.ndarray
+    welcome_offer: np.ndarray
+    defection_hazard: np.ndarray
+    unit_cost: np.ndarray
+    serving_cost: np.ndarray
+    care_spend: np.ndarray
+    brand_investment: np.ndarray
+    recovery_cost: np.ndarray
+    acquisition_spend: np.ndarray
+    unfair_loss: np.ndarray
+    price_rose: np.ndarray
+
+
+@dataclass(frozen=True)
+class PeriodDraws:
+    """Every random number customers use in one period, one per customer each."""
+
+    service_noise: np.ndarray
+    failure: np.ndarray
+    complaint: np.ndarray
+    recovery: np.ndarray
+    talk: np.ndarray
+    hazard: np.ndarray
+    review: np.ndarray
+    choice: np.ndarray
+
+
+def draw_period(rng: np.random.Generator, customers: int) -> PeriodDraws:
+    """Draw one period's random numbers, always in the same order and shape."""
+    return PeriodDraws(
+        service_noise=rng.standard_normal(customers),
+        failure=rng.random(customers),
+        complaint=rng.random(customers),
+        recovery=rng.random(customers),
+        talk=rng.random(customers),
+        hazard=rng.random(customers),
+        review=rng.random(customers),
+        choice=rng.random(customers),
+    )
+
+
+def lognormal(rng: np.random.Generator, mean: float, cv: float, size: int) -> np.ndarray:
+    """Log-normal draws with the given mean and coefficient of variation."""
+    if mean == 0:
+        return np.zeros(size)
+    sigma2 = np.log1p(cv**2)
+    return rng.lognormal(np.log(mean) - sigma2 / 2, np.sqrt(sigma2), size)
+
+
+def create_customers(scenario: Scenario, market: MarketState, rng: np.random.Generator) -> Customers:
+    """Draw a population for ``scenario`` and place it in the market.
+
+    Each customer starts with the firm (or outside option) it picks by the
+    logit choice with no barriers; those with a firm get a geometric tenure of
+    mean ``initial_tenure``, trust in their firm that has grown with that
+    tenure, and points earned over it.
+    """
+    p = scenario.population
+    n = scenario.market.customers
+    n_firms = market.n_firms
+    options = n_firms + 1
+
+    w_price = lognormal(rng, p.price_sensitivity, p.price_sensitivity_cv, n)
+    w_quality = lognormal(rng, p.quality_sensitivity, p.quality_sensitivity_cv, n)
+    w_image = lognormal(rng, p.image_sensitivity, p.image_sensitivity_cv, n)
+    effort = lognormal(rng, p.switching_effort, p.switching_effort_cv, n)
+    mean, conc = p.complaint_propensity, p.complaint_concentration
+    if 0 < mean < 1:
+        propensity = rng.beta(mean * conc, (1 - mean) * conc, n)
+    else:
+        propensity = np.full(n, mean)
+    segment = rng.choice(3, size=n, p=np.asarray(p.segment_shares)).astype(np.int8)
+
+    utility = (
+        value.delivered_value(
+            market.quality, market.price, market.image,
+            w_quality=w_quality[:, None], w_price=w_price[:, None], w_image=w_image[:, None],
+        )
+        + p.trust_weight * p.trust_prior
+    )
+    utility[:, n_firms] = scenario.market.outside_value
+    firm = logit_choice(utility, rng.random(n)).astype(np.int16)
+    served = firm < n_firms
+
+    success = 1.0 / (1.0 + p.initial_tenure)
+    tenure = np.where(served, rng.geometric(success, n) - 1, 0).astype(np.int32)
+    expectation = market.quality[firm] + p.expectation_sd * rng.standard_normal(n)
+
+    trust = np.full((n, options), p.trust_prior)
+    trust[:, n_firms] = 0.0
+    rows = np.arange(n)
+    grown = p.trust_prior + (0.9 - p.trust_prior) * -np.expm1(-tenure / 24.0)
+    trust[rows, firm] = np.where(served, grown, 0.0)
+
+    volume = volume_bought(scenario, segment, tenure)
+    points = np.where(served, np.minimum(market.points_cap[firm], market.points_rate[firm] * market.price[firm] * volume * tenure), 0.0)
+
+    return Customers(
+        w_price=w_price, w_quality=w_quality, w_image=w_image, effort=effort,
+        complaint_propensity=propensity, segment=segment,
+        firm=firm, tenure=tenure, expectation=expectation, trust=trust, points=points,
+        served_firm=np.full(n, n_firms, dtype=np.int16),
+        served_tenure=np.zeros(n, dtype=np.int32),
+        volume=np.zeros(n),
+        satisfaction=np.full(n, np.nan),
+        failed=np.zeros(n, dtype=bool),
+        complained=np.zeros(n, dtype=bool),
+        recovered=np.zeros(n, dtype=bool),
+        said=np.zeros(n, dtype=np.int8),
+        exit_fee_paid=np.zeros(n),
+        referred=np.zeros(n, dtype=bool),
+    )
+
+
+def volume_bought(scenario: Scenario, segment: np.ndarray, tenure: np.ndarray) -> np.ndarray:
+    """Units bought per period: segment spend times growth with tenure."""
+    spend = np.asarray(scenario.population.segment_spend)[segment]
+    m = scenario.market
+    return spend * accounting.spend_multiplier(tenure, growth=m.spend_growth, months=m.spend_growth_months)
