@@ -69,13 +69,13 @@ class Customer(mesa.Agent):
 
     @property
     def loyalty(self) -> str | None:
-        """Dick & Basu loyalty towards the current firm, or None when not served."""
-        code = int(self.model.loyalty_segments()[self.index])
+        """Dick & Basu loyalty towards the current firm (as of the last period's end), or None when not served."""
+        code = int(self.model.customers.loyalty[self.index])
         return SEGMENT_NAMES[code] if code >= 0 else None
 
 
 class Firm(mesa.Agent):
-    """A firm: its levers, its brand image and last period's price."""
+    """A firm: its levers, its brand image, and last period's price and exit fee."""
 
     def __init__(self, model: LoyaltyModel, levers: FirmLevers, index: int) -> None:
         super().__init__(model)
@@ -83,13 +83,14 @@ class Firm(mesa.Agent):
         self.levers = levers.model_copy()
         self.image = levers.image
         self.previous_price = levers.price
+        self.previous_exit_fee = levers.exit_fee
 
     @property
     def name(self) -> str:
         return self.levers.name
 
     def step(self) -> None:
-        """After the period: brand image fades or is renewed; remember the price."""
+        """After the period: brand image fades or is renewed; remember price and exit fee."""
         m = self.model.scenario.market
         self.image = float(
             brand.update_image(
@@ -97,6 +98,7 @@ class Firm(mesa.Agent):
             )
         )
         self.previous_price = self.levers.price
+        self.previous_exit_fee = self.levers.exit_fee
 
     def __repr__(self) -> str:
         return f"Firm({self.name!r}, price={self.levers.price}, quality={self.levers.quality})"

@@ -10,24 +10,26 @@ from __future__ import annotations
 import numpy as np
 
 from . import accounting, value
-from .parameters import Market, Scenario
+from .parameters import Scenario
+from .choice import choice_probabilities
+from .period import option_utilities
 from .population import Customers, MarketState
 from .segments import SEGMENT_NAMES, loyalty_segment
 
 
-def loyalty_segments(customers: Customers, n_firms: int, market: Market) -> np.ndarray:
+def loyalty_segments(customers: Customers, market: MarketState, scenario: Scenario) -> np.ndarray:
     """Dick & Basu segment of every customer towards its current firm (-1 when not served)."""
     firm = customers.firm.astype(np.intp)
-    served = firm < n_firms
-    rows = np.arange(firm.shape[0])
-    firm_trust = customers.trust[:, :n_firms].copy()
-    own = customers.trust[rows, firm]
-    firm_trust[rows[served], firm[served]] = -np.inf
-    best_rival = firm_trust.max(axis=1, initial=-np.inf)
-    codes = loyalty_segment(
-        own, best_rival, customers.tenure, attitude_threshold=market.attitude_threshold, patronage_months=market.patronage_months
-    )
-    return np.where(served, codes, -1).astype(np.int8)
+    who = np.flatnonzero(firm < market.n_firms)
+    codes = np.full(firm.shape[0], -1, dtype=np.int8)
+    if who.size:
+        utility = option_utilities(
+            customers, slice(None), who, firm[who], customers.tenure[who], customers.expectation[who],
+            customers.trust[who], customers.points[who], market, scenario, barriers=False,
+        )
+        again = choice_probabilities(utility)[np.arange(who.size), firm[who]]
+        codes[who] = loyalty_segment(again >= scenario.market.attitude_threshold, customers.tenure[who], patronage_months=scenario.market.patronage_months)
+    return codes
 
 
 def firm_metrics(customers: Customers, market: MarketState, scenario: Scenario, period: int) -> dict[str, np.ndarray]:
@@ -37,7 +39,9 @@ def firm_metrics(customers: Customers, market: MarketState, scenario: Scenario, 
     end), ``gains``, ``losses``, ``referrals``, ``complaints``, ``recovered``,
     ``failures``, ``recommendations_sent``, ``warnings_sent``, and the Dick &
     Basu segments ``true_loyal``, ``latent_loyal``, ``spurious_loyal``,
-    ``not_loyal``. Rates: ``churn_rate`` = losses / served,
+    ``not_loyal`` (at the end of the period), and the losses by the segment
+    the leavers were in at the end of the previous period (``lost_true``,
+    ``lost_latent``, ``lost_spurious``, ``lost_not_loyal``). Rates: ``churn_rate`` = losses / served,
     ``retention_rate`` = 1 - churn, ``market_share`` of served customers.
     Money: ``revenue``, ``exit_fees``, costs by kind (``cost_goods``,
     ``cost_serving``, ``cost_care``, ``cost_brand``, ``cost_programme``,
@@ -45,6 +49,8 @@ def firm_metrics(customers: Customers, market: MarketState, scenario: Scenario, 
     ``satisfaction`` (served), ``trust`` and ``tenure`` (customers at the end).
     ``clv``: lifetime value of a customer at this period's margin and
     retention, by the closed form.
+
+    Updates ``customers.loyalty`` to the segments at the end of the period.
     """
     n_firms = market.n_firms
     size = n_firms + 1
@@ -118,10 +124,17 @@ def firm_metrics(customers: Customers, market: MarketState, scenario: Scenario, 
         d = accounting.period_discount_rate(m.discount_rate, m.period_months)
         row["clv"] = accounting.closed_form_clv(margin, row["retention_rate"], d)
 
-    segment = loyalty_segments(customers, n_firms, m)
-    counts = np.bincount(firm * 4 + np.maximum(segment, 0), minlength=size * 4).reshape(size, 4)[:n_firms]
-    for code, name in enumerate(SEGMENT_NAMES):
-        row[SEGMENT_COLUMNS[code]] = counts[:, code].astype(float)
+    def per_firm_and_segment(firm_index, segment_code):
+        counts = np.bincount(firm_index * 4 + np.maximum(segment_code, 0), minlength=size * 4)
+        return counts.reshape(size, 4)[:n_firms].astype(float)
+
+    left = moved & is_served
+    lost = per_firm_and_segment(served_firm[left], customers.loyalty[left])
+    customers.loyalty[:] = loyalty_segments(customers, market, scenario)
+    held = per_firm_and_segment(firm, customers.loyalty)
+    for code in range(len(SEGMENT_NAMES)):
+        row[SEGMENT_COLUMNS[code]] = held[:, code]
+        row[LOST_COLUMNS[code]] = lost[:, code]
     row["price"] = market.price[:n_firms].copy()
     row["quality"] = market.quality[:n_firms].copy()
     row["image"] = market.image[:n_firms].copy()
@@ -132,3 +145,4 @@ COST_COLUMNS = (
     "cost_goods", "cost_serving", "cost_care", "cost_brand", "cost_programme", "cost_recovery", "cost_acquisition",
 )
 SEGMENT_COLUMNS = ("true_loyal", "latent_loyal", "spurious_loyal", "not_loyal")
+LOST_COLUMNS = ("lost_true", "lost_latent", "lost_spurious", "lost_not_loyal")

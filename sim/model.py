@@ -61,6 +61,7 @@ class LoyaltyModel(mesa.Model):
         self.market = self._market_state()
         self.contacts = word_of_mouth.contact_network(self.rng, self.scenario.market.customers, self.scenario.market.contacts)
         self.customers = create_customers(self.scenario, self.market, self.rng)
+        self.customers.loyalty[:] = loyalty_segments(self.customers, self.market, self.scenario)
         self._add_customer_agents()
         self.draws = None
         self.recommendations = self.warnings = None
@@ -89,6 +90,7 @@ class LoyaltyModel(mesa.Model):
 
         price = lever("price")
         previous = np.array([f.previous_price for f in self.firms] + [0.0])
+        previous_fee = np.array([f.previous_exit_fee for f in self.firms] + [0.0])
         m = self.scenario.market
         care = care_effect(lever("care_spend"), effect=m.care_effect, scale=m.care_scale)
         care[-1] = 0.0
@@ -119,7 +121,7 @@ class LoyaltyModel(mesa.Model):
             recovery_cost=lever("recovery_cost"),
             acquisition_spend=lever("acquisition_spend"),
             unfair_loss=trust.unfair_price_loss(previous, price, fair_rise=p.fair_price_rise, penalty=p.unfair_price_loss),
-            price_rose=price > previous,
+            terms_changed=(price > previous) | (lever("exit_fee") < previous_fee),
         )
 
     def step(self) -> None:
@@ -154,10 +156,6 @@ class LoyaltyModel(mesa.Model):
         self._cumulative_profit = self._cumulative_profit + row["discounted_profit"]
         row["cumulative_discounted_profit"] = self._cumulative_profit.copy()
         self._records.append(row)
-
-    def loyalty_segments(self) -> np.ndarray:
-        """Dick & Basu segment of every customer: 0 true, 1 latent, 2 spurious, 3 none, -1 not served."""
-        return loyalty_segments(self.customers, self.n_firms, self.scenario.market)
 
     def results(self) -> pd.DataFrame:
         """Tidy per-period results: one row per period and firm.

@@ -96,9 +96,10 @@ class Market(_Parameters):
         "Assumption: a year of repeat purchases.",
     )
     attitude_threshold: float = Field(
-        0.6, ge=0, le=1,
-        description="Trust in the current firm from which relative attitude can count as high "
-        "(it must also be the firm trusted most). Source: Dick & Basu (1994); the level is an assumption.",
+        0.5, ge=0, le=1,
+        description="Relative attitude is high when the customer would choose its current firm again with at least "
+        "this probability if leaving were free. Source: Dick & Basu (1994), relative attitude; the level is an assumption: "
+        "more likely than not.",
     )
 
 

@@ -82,12 +82,13 @@ def live_one_period(
     )
 
     # 6. Choice: some leave the market for outside reasons; the rest
-    #    reconsider now and then, or when something prompts them.
+    #    reconsider now and then, or when something prompts them (dissatisfaction,
+    #    a warning, a rival recommended, a price rise or a fall in the exit fee).
     volume = np.where(served, volume_bought(scenario, customers.segment[rows], tenure), 0.0)
     points = customers.points[rows]
     warned_about_mine = heard_bad[me, firm] > 0
     tempted = (heard_good[:, :outside] > 0).sum(axis=1) > (heard_good[me, firm] > 0)
-    prompted = (served & ((satisfied < p.dissatisfied) | unrecovered | warned_about_mine | market.price_rose[firm])) | tempted
+    prompted = (served & ((satisfied < p.dissatisfied) | unrecovered | warned_about_mine | market.terms_changed[firm])) | tempted
     forced_out = served & (draws.hazard[rows] < market.defection_hazard[firm])
     reconsiders = ~forced_out & reviews(
         prompted, draws.review[rows], base=p.review_probability, prompted_probability=p.prompted_review_probability
@@ -136,6 +137,8 @@ def option_utilities(
     points: np.ndarray,
     market: MarketState,
     scenario: Scenario,
+    *,
+    barriers: bool = True,
 ) -> np.ndarray:
     """Utility of every option for the customers ``who`` (indices into ``rows``).
 
@@ -143,7 +146,9 @@ def option_utilities(
     rivals' as they advertise it; trust softens price sensitivity towards the
     current firm) plus trust, plus the current firm's tier perk and rivals'
     welcome offers, less the exit barrier on every option but staying. The
-    outside option is worth ``outside_value``.
+    outside option is worth ``outside_value``. With ``barriers=False`` the
+    exit barrier is left out: what the customer would prefer if leaving were
+    free (its relative attitude, in Dick & Basu's terms).
 
     Returns:
         Array of shape (len(who), F+1).
@@ -166,6 +171,8 @@ def option_utilities(
     bonus = w_price * np.where(current, perk[:, None], market.welcome_offer)
     utility = delivered + bonus + p.trust_weight * trust_now
     utility[:, outside] = scenario.market.outside_value
+    if not barriers:
+        return utility
     barrier = value.exit_barrier(
         w_price=w_price[:, 0],
         exit_fee=np.where(value.fee_applies(tenure, market.contract_months[firm]), market.exit_fee[firm], 0.0),

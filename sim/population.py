@@ -30,6 +30,9 @@ class Customers:
     Last period's events: ``served_firm``, ``served_tenure``, ``volume``,
     ``satisfaction``, ``failed``, ``complained``, ``recovered``, ``said``
     (+1 recommended, -1 warned, 0 silent), ``exit_fee_paid``, ``referred``.
+    ``loyalty``: Dick & Basu segment at the end of the last period (0 true,
+    1 latent, 2 spurious, 3 none, -1 not served), kept so that the next
+    period's losses can be told apart by the segment they left from.
     """
 
     w_price: np.ndarray
@@ -53,6 +56,7 @@ class Customers:
     said: np.ndarray
     exit_fee_paid: np.ndarray
     referred: np.ndarray
+    loyalty: np.ndarray
 
     def __len__(self) -> int:
         return self.firm.shape[0]
@@ -69,7 +73,9 @@ class MarketState:
 
     Index ``F`` is the outside option (zero price and quality, no levers).
     ``unfair_loss`` is the share of trust each firm's customers lose this
-    period over an unfair price rise; ``price_rose`` flags any rise.
+    period over an unfair price rise; ``terms_changed`` flags a firm whose
+    price rose or whose exit fee fell since the last period, news that
+    prompts its customers to reconsider.
     """
 
     n_firms: int
@@ -98,7 +104,7 @@ class MarketState:
     recovery_cost: np.ndarray
     acquisition_spend: np.ndarray
     unfair_loss: np.ndarray
-    price_rose: np.ndarray
+    terms_changed: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -199,6 +205,7 @@ def create_customers(scenario: Scenario, market: MarketState, rng: np.random.Gen
         said=np.zeros(n, dtype=np.int8),
         exit_fee_paid=np.zeros(n),
         referred=np.zeros(n, dtype=bool),
+        loyalty=np.full(n, -1, dtype=np.int8),
     )
 
 

@@ -1,10 +1,12 @@
 """Dick & Basu (1994) loyalty segments: relative attitude x repeat patronage.
 
-Attitude is high when the customer trusts its current firm at least
-``attitude_threshold`` and no less than any rival; patronage is high once its
+Relative attitude is high when, if leaving were free, the customer would more
+likely than not choose its current firm again: the logit probability of the
+current firm on delivered value plus trust, barriers aside, reaches
+``Market.attitude_threshold`` (0.5 by default). Patronage is high once
 tenure reaches ``patronage_months``. True loyalty is both; latent, attitude
-without (yet) patronage; spurious, patronage held by barriers or habit without
-attitude; none, neither.
+without (yet) patronage; spurious, patronage without attitude, held by
+barriers or habit; none, neither.
 """
 
 from __future__ import annotations
@@ -15,14 +17,15 @@ TRUE, LATENT, SPURIOUS, NONE = 0, 1, 2, 3
 SEGMENT_NAMES = ("true", "latent", "spurious", "none")
 
 
-def loyalty_segment(own_trust, best_rival_trust, tenure, *, attitude_threshold, patronage_months):
+def loyalty_segment(prefers_current, tenure, *, patronage_months):
     """Segment code per customer: 0 true, 1 latent, 2 spurious, 3 none.
 
     Args:
-        own_trust: trust in the current firm, 0..1.
-        best_rival_trust: highest trust in any other firm (-inf if none).
+        prefers_current: boolean, high relative attitude towards the
+            current firm (see the module docstring).
         tenure: periods with the current firm.
+        patronage_months: tenure from which repeat patronage is high.
     """
-    attitude = (own_trust >= attitude_threshold) & (own_trust >= best_rival_trust)
+    attitude = np.asarray(prefers_current, dtype=bool)
     patronage = tenure >= patronage_months
     return np.where(attitude, np.where(patronage, TRUE, LATENT), np.where(patronage, SPURIOUS, NONE)).astype(np.int8)

@@ -180,6 +180,5 @@ def test_brand_image_fades_without_investment_and_renews_with_it():
 
 
 def test_dick_and_basu_segments():
-    codes = segments.loyalty_segment(np.array([0.8, 0.8, 0.4, 0.4, 0.7]), np.array([0.5, 0.5, 0.5, 0.5, 0.9]),
-                                     np.array([24, 2, 24, 2, 24]), attitude_threshold=0.6, patronage_months=12)
-    assert [segments.SEGMENT_NAMES[c] for c in codes] == ["true", "latent", "spurious", "none", "spurious"]
+    codes = segments.loyalty_segment(np.array([True, True, False, False]), np.array([24, 2, 24, 2]), patronage_months=12)
+    assert [segments.SEGMENT_NAMES[c] for c in codes] == ["true", "latent", "spurious", "none"]
