@@ -140,7 +140,8 @@ class LoyaltyModel(mesa.Model):
         else:
             self.agents_by_type[Customer].shuffle_do("step")
         self._record()
-        self.agents_by_type[Firm].do("step")
+        for firm in self.firms:
+            firm.step()
         self.period += 1
 
     def run(self, periods: int | None = None) -> LoyaltyModel:
