@@ -13,13 +13,24 @@ import numpy as np
 
 
 def spend_multiplier(tenure, *, growth, months):
-    """Spend relative to a new customer's: ``1 + growth (1 - exp(-tenure / months))``."""
-    return 1.0 + growth * -np.expm1(-np.asarray(tenure, dtype=float) / months)
+    """Spend relative to a new customer's: ``1 + growth (1 - exp(-tenure / months))``.
+
+    ``tenure`` is a whole number of periods, so the curve is computed once per
+    distinct tenure and looked up.
+    """
+    return by_tenure(lambda t: 1.0 + growth * -np.expm1(-t / months), tenure)
 
 
 def serving_cost_multiplier(tenure, *, floor, months):
     """Serving cost relative to a new customer's: ``floor + (1 - floor) exp(-tenure / months)``."""
-    return floor + (1.0 - floor) * np.exp(-np.asarray(tenure, dtype=float) / months)
+    return by_tenure(lambda t: floor + (1.0 - floor) * np.exp(-t / months), tenure)
+
+
+def by_tenure(curve, tenure):
+    """Evaluate ``curve`` on whole-number tenures through a table of 0..max(tenure)."""
+    tenure = np.asarray(tenure)
+    table = curve(np.arange(int(tenure.max(initial=0)) + 1, dtype=float))
+    return table[tenure]
 
 
 def period_discount_rate(annual_rate, period_months):

@@ -50,7 +50,7 @@ class Customer(mesa.Agent):
     @property
     def trust(self) -> np.ndarray:
         """Trust in each firm, 0..1 (a view: shape (firms,))."""
-        return self.model.customers.trust[self.index, : len(self.model.firms)]
+        return self.model.customers.trust[: len(self.model.firms), self.index]
 
     @property
     def satisfaction(self) -> float:

@@ -11,24 +11,25 @@ import numpy as np
 
 from . import accounting, value
 from .parameters import Scenario
-from .choice import choice_probabilities
+from .choice import would_choose_again
 from .period import option_utilities
-from .population import Customers, MarketState
+from .population import Customers, MarketState, blocks
 from .segments import SEGMENT_NAMES, loyalty_segment
 
 
 def loyalty_segments(customers: Customers, market: MarketState, scenario: Scenario) -> np.ndarray:
     """Dick & Basu segment of every customer towards its current firm (-1 when not served)."""
-    firm = customers.firm.astype(np.intp)
-    who = np.flatnonzero(firm < market.n_firms)
-    codes = np.full(firm.shape[0], -1, dtype=np.int8)
-    if who.size:
+    codes = np.empty(len(customers), dtype=np.int8)
+    for rows in blocks(len(customers)):
+        firm = customers.firm[rows].astype(np.intp)
+        tenure = customers.tenure[rows]
         utility = option_utilities(
-            customers, slice(None), who, firm[who], customers.tenure[who], customers.expectation[who],
-            customers.trust[who], customers.points[who], market, scenario, barriers=False,
+            customers, rows, slice(None), firm, tenure, customers.expectation[rows],
+            customers.trust[:, rows], customers.points[rows], market, scenario, barriers=False,
         )
-        again = choice_probabilities(utility)[np.arange(who.size), firm[who]]
-        codes[who] = loyalty_segment(again >= scenario.market.attitude_threshold, customers.tenure[who], patronage_months=scenario.market.patronage_months)
+        attitude = would_choose_again(utility, firm, scenario.market.attitude_threshold)
+        segment = loyalty_segment(attitude, tenure, patronage_months=scenario.market.patronage_months)
+        codes[rows] = np.where(firm < market.n_firms, segment, -1)
     return codes
 
 
@@ -77,14 +78,9 @@ def firm_metrics(customers: Customers, market: MarketState, scenario: Scenario, 
     price = market.price[served_firm]
     bill = price * customers.volume
     revenue = per_firm(served_firm, bill)
-    perk = np.where(
-        is_served,
-        value.tier_perk(
-            tenure, silver_after=market.silver_after[served_firm], gold_after=market.gold_after[served_firm],
-            silver_perk=market.silver_perk[served_firm], gold_perk=market.gold_perk[served_firm],
-        ),
-        0.0,
-    )
+    tier = value.tier(tenure, silver_after=market.silver_after[served_firm], gold_after=market.gold_after[served_firm])
+    members = np.bincount(served_firm * 3 + tier, minlength=size * 3).reshape(size, 3)[:n_firms]
+    perks = market.silver_perk[:n_firms] * members[:, 1] + market.gold_perk[:n_firms] * members[:, 2]
     serving = np.where(
         is_served, accounting.serving_cost_multiplier(tenure, floor=m.serving_cost_floor, months=m.serving_cost_months), 0.0
     )
@@ -106,7 +102,7 @@ def firm_metrics(customers: Customers, market: MarketState, scenario: Scenario, 
     row["cost_serving"] = levers["serving_cost"] * per_firm(served_firm, serving)
     row["cost_care"] = levers["care_spend"] * served
     row["cost_brand"] = levers["brand_investment"] * served
-    row["cost_programme"] = market.points_rate[:n_firms] * revenue + per_firm(served_firm, perk)
+    row["cost_programme"] = market.points_rate[:n_firms] * revenue + perks
     row["complaints"] = per_firm(served_firm[customers.complained])
     row["recovered"] = per_firm(served_firm[customers.recovered])
     row["cost_recovery"] = levers["recovery_cost"] * row["recovered"]
@@ -116,9 +112,9 @@ def firm_metrics(customers: Customers, market: MarketState, scenario: Scenario, 
     row["recommendations_sent"] = per_firm(served_firm[customers.said > 0])
     row["warnings_sent"] = per_firm(served_firm[customers.said < 0])
     with np.errstate(invalid="ignore", divide="ignore"):
-        row["satisfaction"] = per_firm(served_firm[is_served], customers.satisfaction[is_served]) / served
+        row["satisfaction"] = per_firm(served_firm, customers.satisfaction) / served  # NaNs fall in the outside bin
         rows = np.arange(firm.shape[0])
-        row["trust"] = per_firm(firm, customers.trust[rows, firm]) / now
+        row["trust"] = per_firm(firm, customers.trust[firm, rows]) / now
         row["tenure"] = per_firm(firm, customers.tenure) / now
         margin = (row["profit"] + row["cost_acquisition"]) / served
         d = accounting.period_discount_rate(m.discount_rate, m.period_months)

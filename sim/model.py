@@ -14,7 +14,7 @@ from .agents import Customer, Firm
 from .metrics import firm_metrics, loyalty_segments
 from .parameters import Scenario
 from .period import live_one_period
-from .population import MarketState, create_customers, draw_period
+from .population import MarketState, blocks, create_customers, draw_period
 from .satisfaction import care_effect
 
 
@@ -134,9 +134,10 @@ class LoyaltyModel(mesa.Model):
             reach_satisfied=p.reach_satisfied, reach_dissatisfied=p.reach_dissatisfied,
         )
         if self.vectorised:
-            live_one_period(
-                self.customers, slice(None), self.market, self.scenario, self.draws, self.recommendations, self.warnings
-            )
+            for rows in blocks(len(self.customers)):
+                live_one_period(
+                    self.customers, rows, self.market, self.scenario, self.draws, self.recommendations, self.warnings
+                )
         else:
             self.agents_by_type[Customer].shuffle_do("step")
         self._record()

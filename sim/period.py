@@ -34,7 +34,7 @@ def live_one_period(
         scenario: the market's parameters.
         draws: this period's random numbers for every customer.
         recommendations, warnings: messages each customer hears this period
-            about each option, shape (customers, F+1).
+            about each option, shape (F+1, customers).
     """
     p = scenario.population
     outside = market.n_firms
@@ -42,8 +42,8 @@ def live_one_period(
     served = firm != outside
     tenure = customers.tenure[rows]
     me = np.arange(firm.shape[0])
-    heard_good = recommendations[rows]
-    heard_bad = warnings[rows]
+    heard_good = recommendations[:, rows]
+    heard_bad = warnings[:, rows]
 
     # 1. Service is delivered, with an occasional failure.
     failed = served & (draws.failure[rows] < market.failure_rate[firm])
@@ -65,15 +65,18 @@ def live_one_period(
 
     # 4. Trust: in the current firm from service and price fairness, in the
     #    others drifting back to the prior; then word of mouth on all.
-    trust_before = customers.trust[rows]
+    trust_before = customers.trust[:, rows]
     own = trust.trust_after_service(
-        trust_before[me, firm], disappointed=failed | dissatisfied, recovered=recovered, unrecovered=unrecovered,
+        trust_before[firm, me], disappointed=failed | dissatisfied, recovered=recovered, unrecovered=unrecovered,
         gain=p.trust_gain, loss=p.trust_loss, recovery_boost=p.recovery_boost, unrecovered_loss=p.unrecovered_loss,
     )
     own = trust.erode_trust(own, market.unfair_loss[firm])
     trust_now = trust.forget(trust_before, p.trust_prior, p.trust_forgetting)
-    trust_now[me, firm] = np.where(served, own, trust_now[me, firm])
-    trust_now = trust.hear_word_of_mouth(trust_now, heard_good, heard_bad, gain=p.word_of_mouth_gain, loss=p.word_of_mouth_loss)
+    trust_now[firm, me] = np.where(served, own, trust_now[firm, me])
+    heard = np.flatnonzero(heard_good.any(axis=0) | heard_bad.any(axis=0))
+    trust_now[:, heard] = trust.hear_word_of_mouth(
+        trust_now[:, heard], heard_good[:, heard], heard_bad[:, heard], gain=p.word_of_mouth_gain, loss=p.word_of_mouth_loss
+    )
 
     # 5. What this customer will tell its contacts (heard next period).
     said = word_of_mouth.what_customers_say(
@@ -86,8 +89,8 @@ def live_one_period(
     #    a warning, a rival recommended, a price rise or a fall in the exit fee).
     volume = np.where(served, volume_bought(scenario, customers.segment[rows], tenure), 0.0)
     points = customers.points[rows]
-    warned_about_mine = heard_bad[me, firm] > 0
-    tempted = (heard_good[:, :outside] > 0).sum(axis=1) > (heard_good[me, firm] > 0)
+    warned_about_mine = heard_bad[firm, me] > 0
+    tempted = (heard_good[:outside] > 0).sum(axis=0) > (heard_good[firm, me] > 0)
     prompted = (served & ((satisfied < p.dissatisfied) | unrecovered | warned_about_mine | market.terms_changed[firm])) | tempted
     forced_out = served & (draws.hazard[rows] < market.defection_hazard[firm])
     reconsiders = ~forced_out & reviews(
@@ -97,7 +100,7 @@ def live_one_period(
     who = np.flatnonzero(reconsiders)
     if who.size:
         utility = option_utilities(
-            customers, rows, who, firm[who], tenure[who], expectation_now[who], trust_now[who], points[who], market, scenario
+            customers, rows, who, firm[who], tenure[who], expectation_now[who], trust_now[:, who], points[who], market, scenario
         )
         choice[who] = logit_choice(utility, draws.choice[rows][who])
 
@@ -106,12 +109,12 @@ def live_one_period(
     joined = moved & (choice != outside)
     pays_fee = served & moved & ~forced_out & value.fee_applies(tenure, market.contract_months[firm])
     customers.exit_fee_paid[rows] = np.where(pays_fee, market.exit_fee[firm], 0.0)
-    customers.referred[rows] = joined & (heard_good[me, choice] > 0)
+    customers.referred[rows] = joined & (heard_good[choice, me] > 0)
     bill = market.price[firm] * volume
     earned = np.minimum(market.points_cap[firm], points + market.points_rate[firm] * bill)
     customers.points[rows] = np.where(moved | ~served, 0.0, earned)
     customers.expectation[rows] = np.where(joined, market.quality[choice], expectation_now)
-    customers.trust[rows] = trust_now
+    customers.trust[:, rows] = trust_now
 
     # Record what happened, for the firms' books and the metrics.
     customers.served_firm[rows] = firm
@@ -129,7 +132,7 @@ def live_one_period(
 def option_utilities(
     customers: Customers,
     rows: slice,
-    who: np.ndarray,
+    who: np.ndarray | slice,
     firm: np.ndarray,
     tenure: np.ndarray,
     expectation: np.ndarray,
@@ -140,44 +143,65 @@ def option_utilities(
     *,
     barriers: bool = True,
 ) -> np.ndarray:
-    """Utility of every option for the customers ``who`` (indices into ``rows``).
+    """Utility of every option for the customers ``who`` (indices into ``rows``, or a slice).
 
-    Delivered value (the current firm's quality as the customer expects it,
-    rivals' as they advertise it; trust softens price sensitivity towards the
-    current firm) plus trust, plus the current firm's tier perk and rivals'
-    welcome offers, less the exit barrier on every option but staying. The
-    outside option is worth ``outside_value``. With ``barriers=False`` the
-    exit barrier is left out: what the customer would prefer if leaving were
+    Every option is first valued as advertised (its quality, net price less
+    any welcome offer, image), plus trust in it. The current firm's entry is
+    then replaced by the customer's own view: the quality it has come to
+    expect, price weighed less heavily the more it trusts the firm, and its
+    tier perk. The outside option is worth ``outside_value``. Finally the exit
+    barrier is taken off every option but staying; with ``barriers=False`` it
+    is left out, which gives what the customer would prefer if leaving were
     free (its relative attitude, in Dick & Basu's terms).
 
+    Args:
+        trust_now: trust of the customers ``who``, shape (F+1, len(who)).
+
     Returns:
-        Array of shape (len(who), F+1).
+        Array of shape (F+1, len(who)): options first, so that the sums and
+        maxima over options run along contiguous rows.
     """
     p = scenario.population
     outside = market.n_firms
-    w_price = customers.w_price[rows][who][:, None]
-    current = np.arange(outside + 1) == firm[:, None]
+    me = np.arange(firm.shape[0])
     served = firm != outside
-    quality_seen = np.where(current, expectation[:, None], market.quality)
-    price_weight = w_price * np.where(current, 1.0 - p.price_tolerance * trust_now, 1.0)
-    delivered = value.delivered_value(
-        quality_seen, market.price * (1.0 - market.points_rate), market.image,
-        w_quality=customers.w_quality[rows][who][:, None], w_price=price_weight, w_image=customers.w_image[rows][who][:, None],
+    w_price = customers.w_price[rows][who]
+    w_quality = customers.w_quality[rows][who]
+    w_image = customers.w_image[rows][who]
+    net_price = market.price * (1.0 - market.points_rate)
+
+    utility = value.delivered_value(
+        market.quality[:, None], (net_price - market.welcome_offer)[:, None], market.image[:, None],
+        w_quality=w_quality, w_price=w_price, w_image=w_image,
     )
+    utility += p.trust_weight * trust_now
+
+    own_trust = trust_now[firm, me]
     perk = value.tier_perk(
         tenure, silver_after=market.silver_after[firm], gold_after=market.gold_after[firm],
         silver_perk=market.silver_perk[firm], gold_perk=market.gold_perk[firm],
     )
-    bonus = w_price * np.where(current, perk[:, None], market.welcome_offer)
-    utility = delivered + bonus + p.trust_weight * trust_now
-    utility[:, outside] = scenario.market.outside_value
+    own_view = value.delivered_value(
+        expectation, net_price[firm], market.image[firm],
+        w_quality=w_quality, w_price=w_price * (1.0 - p.price_tolerance * own_trust), w_image=w_image,
+    )
+    utility[firm, me] = own_view + w_price * perk + p.trust_weight * own_trust
+    utility[outside] = scenario.market.outside_value
     if not barriers:
         return utility
-    barrier = value.exit_barrier(
-        w_price=w_price[:, 0],
-        exit_fee=np.where(value.fee_applies(tenure, market.contract_months[firm]), market.exit_fee[firm], 0.0),
-        points=points,
-        bond=value.relational_bond(tenure, bond=market.relational_bond[firm], months=p.bond_months),
-        effort=customers.effort[rows][who],
+
+    barrier = np.where(
+        served,
+        value.exit_barrier(
+            w_price=w_price,
+            exit_fee=np.where(value.fee_applies(tenure, market.contract_months[firm]), market.exit_fee[firm], 0.0),
+            points=points,
+            bond=value.relational_bond(tenure, bond=market.relational_bond[firm], months=p.bond_months),
+            effort=customers.effort[rows][who],
+        ),
+        0.0,
     )
-    return utility - np.where(current | ~served[:, None], 0.0, barrier[:, None])
+    stay = utility[firm, me]
+    utility -= barrier
+    utility[firm, me] = stay
+    return utility

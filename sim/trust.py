@@ -62,7 +62,13 @@ def hear_word_of_mouth(trust, recommendations, warnings, *, gain, loss):
 
     Each recommendation closes ``gain`` of the gap, each warning removes
     ``loss``: ``t' = 1 - (1 - t)(1 - gain)^r``, then ``t'' = t' (1 - loss)^w``.
-    Counts are integers, so the result does not depend on message order.
+    Counts are non-negative integers, so the result does not depend on the
+    order in which messages arrive; the powers are looked up in a table,
+    which gives every customer the same factor for the same count.
     """
-    trust = 1.0 - (1.0 - trust) * (1.0 - gain) ** recommendations
-    return trust * (1.0 - loss) ** warnings
+    recommendations = np.asarray(recommendations)
+    warnings = np.asarray(warnings)
+    kept_doubt = (1.0 - gain) ** np.arange(int(recommendations.max(initial=0)) + 1)
+    kept_trust = (1.0 - loss) ** np.arange(int(warnings.max(initial=0)) + 1)
+    trust = 1.0 - (1.0 - trust) * kept_doubt[recommendations]
+    return trust * kept_trust[warnings]

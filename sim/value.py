@@ -14,14 +14,15 @@ import numpy as np
 def delivered_value(quality, price, image, *, w_quality, w_price, w_image):
     """Customer delivered value, Kotler's CDV = TCV - TCC.
 
-    Works on scalars or on arrays that broadcast to (customers, firms).
+    Works on scalars or on arrays that broadcast to (firms, customers).
 
     Args:
-        quality: perceived service quality of each firm, 0..1.
-        price: price of each firm, currency per period.
-        image: brand image of each firm, 0..1.
+        quality: perceived service quality of each firm, 0..1, shape
+            (firms, 1) to broadcast across customers.
+        price: price of each firm, currency per period, shape (firms, 1).
+        image: brand image of each firm, 0..1, shape (firms, 1).
         w_quality, w_price, w_image: each customer's sensitivities, shape
-            (customers, 1) so they broadcast across firms.
+            (customers,).
 
     Returns:
         Delivered value in utils: ``w_quality q + w_image i - w_price p``.
@@ -29,9 +30,15 @@ def delivered_value(quality, price, image, *, w_quality, w_price, w_image):
     return w_quality * quality + w_image * image - w_price * price
 
 
+def tier(tenure, *, silver_after, gold_after):
+    """Loyalty tier a tenure has earned: 0 none, 1 silver, 2 gold (``gold_after >= silver_after``)."""
+    return (tenure >= silver_after).astype(np.int8) + (tenure >= gold_after)
+
+
 def tier_perk(tenure, *, silver_after, gold_after, silver_perk, gold_perk):
     """Value per period of the loyalty tier a tenure has earned (gold over silver)."""
-    return np.where(tenure >= gold_after, gold_perk, np.where(tenure >= silver_after, silver_perk, 0.0))
+    earned = tier(tenure, silver_after=silver_after, gold_after=gold_after)
+    return np.where(earned == 2, gold_perk, np.where(earned == 1, silver_perk, 0.0))
 
 
 def relational_bond(tenure, *, bond, months):

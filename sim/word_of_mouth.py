@@ -50,8 +50,8 @@ def deliver(contacts, said, about, *, options, reach_satisfied, reach_dissatisfi
             message reaches (capped at ``k``).
 
     Returns:
-        ``(recommendations, warnings)``: int32 arrays of shape
-        (customers, options).
+        ``(recommendations, warnings)``: integer arrays of shape
+        (options, customers).
     """
     customers = contacts.shape[0]
 
@@ -59,8 +59,8 @@ def deliver(contacts, said, about, *, options, reach_satisfied, reach_dissatisfi
         reach = min(reach, contacts.shape[1])
         listeners = contacts[speakers, :reach].ravel().astype(np.int64)
         topics = np.repeat(np.asarray(about)[speakers].astype(np.int64), reach)
-        counts = np.bincount(listeners * options + topics, minlength=customers * options)
-        return counts.astype(np.int32).reshape(customers, options)
+        counts = np.bincount(topics * customers + listeners, minlength=customers * options)
+        return counts.reshape(options, customers)
 
     recommendations = heard(np.flatnonzero(said > 0), reach_satisfied)
     warnings = heard(np.flatnonzero(said < 0), reach_dissatisfied)

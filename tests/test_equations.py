@@ -14,10 +14,10 @@ def test_delivered_value_is_benefits_minus_price():
 
 
 def test_delivered_value_broadcasts_customers_against_firms():
-    quality = np.array([0.5, 1.0])
-    out = value.delivered_value(quality, np.array([10.0, 20.0]), np.zeros(2),
-                                w_quality=np.array([[2.0], [4.0]]), w_price=np.array([[0.1], [0.0]]), w_image=np.ones((2, 1)))
-    np.testing.assert_allclose(out, [[0.0, 0.0], [2.0, 4.0]])
+    quality = np.array([[0.5], [1.0]])  # two firms
+    out = value.delivered_value(quality, np.array([[10.0], [20.0]]), np.zeros((2, 1)),
+                                w_quality=np.array([2.0, 4.0]), w_price=np.array([0.1, 0.0]), w_image=np.ones(2))
+    np.testing.assert_allclose(out, [[0.0, 2.0], [0.0, 4.0]])  # firms x customers
 
 
 def test_care_effect_reaches_63_percent_at_its_scale():
@@ -94,6 +94,10 @@ def test_tier_perk_gold_beats_silver():
     assert out.tolist() == [0.0, 2.0, 5.0]
 
 
+def test_tier_counts_thresholds_passed():
+    assert value.tier(np.array([0, 11, 12, 35, 36]), silver_after=12, gold_after=36).tolist() == [0, 0, 1, 1, 2]
+
+
 def test_relational_bond_grows_towards_its_size():
     assert value.relational_bond(12, bond=2.0, months=12.0) == pytest.approx(2.0 * (1 - math.exp(-1)))
 
@@ -110,21 +114,35 @@ def test_exit_barrier_prices_money_and_adds_utils():
 
 
 def test_logit_probabilities_for_a_one_util_gap():
-    p = choice.choice_probabilities(np.array([[1.0, 0.0]]))
-    assert p[0, 0] == pytest.approx(math.e / (math.e + 1))
+    p = choice.choice_probabilities(np.array([1.0, 0.0]))
+    assert p[0] == pytest.approx(math.e / (math.e + 1))
+
+
+def test_probability_of_picks_each_customers_option():
+    u = np.array([[1.0, 1.0], [0.0, 0.0]])
+    np.testing.assert_allclose(choice.probability_of(u, np.array([0, 1])), [math.e / (math.e + 1), 1 / (math.e + 1)])
+
+
+def test_would_choose_again_agrees_with_the_probability_everywhere():
+    rng = np.random.default_rng(5)
+    utility = rng.normal(scale=2.0, size=(6, 50_000))
+    option = rng.integers(0, 6, 50_000)
+    for threshold in (0.1, 0.5, 0.9, 1.0):
+        exact = choice.probability_of(utility, option) >= threshold
+        np.testing.assert_array_equal(choice.would_choose_again(utility, option, threshold), exact)
 
 
 def test_logit_choice_inverts_the_cumulative_probabilities():
     # equal utilities over 4 options: draws pick quarters
-    u = np.zeros((4, 4))
+    u = np.zeros((4, 4))  # 4 options x 4 customers
     assert choice.logit_choice(u, np.array([0.1, 0.3, 0.6, 0.99])).tolist() == [0, 1, 2, 3]
 
 
 def test_logit_choice_frequencies_match_probabilities():
     rng = np.random.default_rng(0)
-    u = np.tile([0.0, 1.0, -1.0], (200_000, 1))
+    u = np.tile([[0.0], [1.0], [-1.0]], (1, 200_000))
     picks = choice.logit_choice(u, rng.random(200_000))
-    expected = choice.choice_probabilities(u[:1])[0]
+    expected = choice.choice_probabilities(u[:, 0])
     np.testing.assert_allclose(np.bincount(picks, minlength=3) / 200_000, expected, atol=0.004)
 
 
@@ -145,8 +163,8 @@ def test_warnings_reach_more_contacts_than_recommendations():
     said = np.array([1, -1, 0, 0], dtype=np.int8)
     about = np.array([0, 1, 2, 2])
     good, bad = word_of_mouth.deliver(contacts, said, about, options=3, reach_satisfied=1, reach_dissatisfied=3)
-    assert good[:, 0].tolist() == [0, 1, 0, 0]  # customer 0 told its closest contact about firm 0
-    assert bad[:, 1].tolist() == [1, 0, 1, 1]  # customer 1 warned all three about firm 1
+    assert good[0].tolist() == [0, 1, 0, 0]  # customer 0 told its closest contact about firm 0
+    assert bad[1].tolist() == [1, 0, 1, 1]  # customer 1 warned all three about firm 1
     assert good.sum() == 1 and bad.sum() == 3
 
 

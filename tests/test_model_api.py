@@ -51,7 +51,7 @@ def test_customers_and_firms_are_mesa_agents_viewing_the_arrays():
     one = customers[7]
     assert one.trust.shape == (3,)
     one.trust[0] = 0.123  # a view: writes land in the population arrays
-    assert model.customers.trust[7, 0] == 0.123
+    assert model.customers.trust[0, 7] == 0.123
     assert one.firm is None or one.firm in model.firms
     assert one.segment in {"heavy", "medium", "light"}
     model.step()
