@@ -6,7 +6,8 @@ import argparse
 import sys
 
 from .model import LoyaltyModel, package_version
-from .parameters import Scenario
+from .parameters import Firm as FirmLevers
+from .parameters import Market, Population, Scenario, parameter_table
 from .summary import summary_table
 
 
@@ -19,7 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--customers", type=int, default=None, help="number of customers (default 10000)")
     parser.add_argument("--periods", type=int, default=None, help="number of months (default 120)")
     parser.add_argument("--per-agent", action="store_true", help="step every Customer agent in turn (slow, same result)")
+    parser.add_argument("--parameters", action="store_true", help="print every parameter, its default and its source")
     args = parser.parse_args(argv)
+    if args.parameters:
+        for group in (Market, Population, FirmLevers):
+            print(f"\n## {group.__name__}\n\n{parameter_table(group)}")
+        return 0
 
     scenario = Scenario()
     if args.customers is not None:

@@ -48,6 +48,6 @@ def closed_form_clv(margin, retention, rate):
 
     ``CLV = m (1 + d) / (1 + d - r)``: the sum over periods ``t >= 0`` of
     ``m r^t / (1 + d)^t``, margin booked at the start of each period
-    (Gupta & Lehmann; DOMAIN.md section 5).
+    (Gupta & Lehmann 2003, with margin at the start of each period).
     """
     return margin * (1.0 + rate) / (1.0 + rate - retention)

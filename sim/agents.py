@@ -33,7 +33,7 @@ class Customer(mesa.Agent):
         """Live one period: the same equations the vectorised path runs, on one row."""
         m = self.model
         live_one_period(
-            m.customers, slice(self.index, self.index + 1), m.market, m.scenario, m.draws, m.recommendations, m.warnings
+            m.customers, slice(self.index, self.index + 1), m.market, m.spec, m.draws, m.recommendations, m.warnings
         )
 
     @property
@@ -91,7 +91,7 @@ class Firm(mesa.Agent):
 
     def step(self) -> None:
         """After the period: brand image fades or is renewed; remember price and exit fee."""
-        m = self.model.scenario.market
+        m = self.model.spec.market
         self.image = float(
             brand.update_image(
                 self.image, self.levers.brand_investment, decay=m.brand_decay, effect=m.brand_effect, scale=m.brand_scale

@@ -1,4 +1,4 @@
-"""Brand image: fades unless the firm renews it (seed 000)."""
+"""Brand image: it fades unless the firm keeps renewing it."""
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
 """Voice and service recovery.
 
-Of dissatisfied customers only a few complain (about 1 in 25, TARP via the
-seeds); the firm resolves a complaint with its recovery rate. The draws are
+Of dissatisfied customers only a few complain (about 1 in 25, TARP); the firm resolves a complaint with its recovery rate. The draws are
 uniform numbers made by the caller from the model's generator.
 """
 

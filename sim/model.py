@@ -34,6 +34,9 @@ class LoyaltyModel(mesa.Model):
     update trust, talk, and choose; firms book the period and their brand
     images fade or are renewed; the period's metrics are recorded.
 
+    The scenario the model runs is kept as ``model.spec`` (recent Mesa
+    versions reserve ``model.scenario`` for a concept of their own).
+
     Args:
         scenario: the market; ``Scenario()`` gives a three-firm baseline.
         seed: seed of the model's random number generators.
@@ -49,19 +52,19 @@ class LoyaltyModel(mesa.Model):
 
     def __init__(self, scenario: Scenario | None = None, *, seed: int = 0, vectorised: bool = True) -> None:
         super().__init__(rng=seed)
-        self.scenario = scenario if scenario is not None else Scenario()
+        self.spec = scenario if scenario is not None else Scenario()
         self.seed = seed
         self.vectorised = vectorised
         self.period = 0
         self.period_discount_rate = accounting.period_discount_rate(
-            self.scenario.market.discount_rate, self.scenario.market.period_months
+            self.spec.market.discount_rate, self.spec.market.period_months
         )
 
-        self.firms: list[Firm] = [Firm(self, levers, k) for k, levers in enumerate(self.scenario.firms)]
+        self.firms: list[Firm] = [Firm(self, levers, k) for k, levers in enumerate(self.spec.firms)]
         self.market = self._market_state()
-        self.contacts = word_of_mouth.contact_network(self.rng, self.scenario.market.customers, self.scenario.market.contacts)
-        self.customers = create_customers(self.scenario, self.market, self.rng)
-        self.customers.loyalty[:] = loyalty_segments(self.customers, self.market, self.scenario)
+        self.contacts = word_of_mouth.contact_network(self.rng, self.spec.market.customers, self.spec.market.contacts)
+        self.customers = create_customers(self.spec, self.market, self.rng)
+        self.customers.loyalty[:] = loyalty_segments(self.customers, self.market, self.spec)
         self._add_customer_agents()
         self.draws = None
         self.recommendations = self.warnings = None
@@ -83,7 +86,7 @@ class LoyaltyModel(mesa.Model):
 
     def _market_state(self) -> MarketState:
         """Gather the firms' current levers into arrays of shape (F+1,)."""
-        p = self.scenario.population
+        p = self.spec.population
 
         def lever(name: str, outside: float = 0.0) -> np.ndarray:
             return np.array([getattr(f.levers, name) for f in self.firms] + [outside], dtype=float)
@@ -91,7 +94,7 @@ class LoyaltyModel(mesa.Model):
         price = lever("price")
         previous = np.array([f.previous_price for f in self.firms] + [0.0])
         previous_fee = np.array([f.previous_exit_fee for f in self.firms] + [0.0])
-        m = self.scenario.market
+        m = self.spec.market
         care = care_effect(lever("care_spend"), effect=m.care_effect, scale=m.care_scale)
         care[-1] = 0.0
         return MarketState(
@@ -128,7 +131,7 @@ class LoyaltyModel(mesa.Model):
         """One period of the market."""
         self.market = self._market_state()
         self.draws = draw_period(self.rng, len(self.customers))
-        p = self.scenario.population
+        p = self.spec.population
         self.recommendations, self.warnings = word_of_mouth.deliver(
             self.contacts, self.customers.said, self.customers.served_firm, options=self.n_firms + 1,
             reach_satisfied=p.reach_satisfied, reach_dissatisfied=p.reach_dissatisfied,
@@ -136,7 +139,7 @@ class LoyaltyModel(mesa.Model):
         if self.vectorised:
             for rows in blocks(len(self.customers)):
                 live_one_period(
-                    self.customers, rows, self.market, self.scenario, self.draws, self.recommendations, self.warnings
+                    self.customers, rows, self.market, self.spec, self.draws, self.recommendations, self.warnings
                 )
         else:
             self.agents_by_type[Customer].shuffle_do("step")
@@ -147,12 +150,12 @@ class LoyaltyModel(mesa.Model):
 
     def run(self, periods: int | None = None) -> LoyaltyModel:
         """Run ``periods`` periods (default: the scenario's horizon); returns the model."""
-        for _ in range(self.scenario.market.periods if periods is None else periods):
+        for _ in range(self.spec.market.periods if periods is None else periods):
             self.step()
         return self
 
     def _record(self) -> None:
-        row = firm_metrics(self.customers, self.market, self.scenario, self.period)
+        row = firm_metrics(self.customers, self.market, self.spec, self.period)
         discount = accounting.discount_factor(self.period_discount_rate, self.period)
         row["discounted_profit"] = row["profit"] * discount
         self._cumulative_profit = self._cumulative_profit + row["discounted_profit"]
@@ -170,7 +173,7 @@ class LoyaltyModel(mesa.Model):
             df = pd.concat(frames, ignore_index=True)
         else:
             df = pd.DataFrame(columns=["period", "firm"])
-        df.insert(0, "scenario", self.scenario.name)
+        df.insert(0, "scenario", self.spec.name)
         df.insert(1, "seed", self.seed)
-        df.attrs.update(scenario=self.scenario.model_dump(mode="json"), seed=self.seed, version=package_version())
+        df.attrs.update(scenario=self.spec.model_dump(mode="json"), seed=self.seed, version=package_version())
         return df

@@ -33,12 +33,12 @@ class Market(_Parameters):
     )
     period_months: float = Field(
         1.0, gt=0, le=12,
-        description="Length of one period in months. Source: DOMAIN.md section 4 (one period = one month).",
+        description="Length of one period in months. Assumption: monthly billing, the rhythm of most subscription businesses.",
     )
     discount_rate: float = Field(
         0.10, ge=0, le=1,
         description="Annual discount rate for cumulative profit and lifetime value. "
-        "Source: DOMAIN.md section 3 (10-12% discounting).",
+        "Source: Gupta, Lehmann & Stuart (2004), who discount customer value at 10-12% a year.",
     )
     outside_value: float = Field(
         1.0,
@@ -47,13 +47,13 @@ class Market(_Parameters):
     )
     contacts: int = Field(
         25, ge=0, le=200,
-        description="Word-of-mouth contacts per customer. Source: DOMAIN.md section 3 "
-        "(a dissatisfied customer sways 25 people).",
+        description="Word-of-mouth contacts per customer. Source: the service literature's rule that "
+        "a dissatisfied customer sways 25 people.",
     )
     spend_growth: float = Field(
         1.0, ge=0, le=10,
         description="Extra spend a customer reaches with long tenure, as a fraction of its starting spend. "
-        "Source: DOMAIN.md section 3 (loyal customers spend 2-4x as much, more as they age with the firm).",
+        "Source: Reichheld & Sasser (1990): loyal customers spend 2-4x as much, more as they age with the firm.",
     )
     spend_growth_months: float = Field(
         36.0, gt=0,
@@ -62,7 +62,7 @@ class Market(_Parameters):
     serving_cost_floor: float = Field(
         0.5, ge=0, le=1,
         description="Serving cost of a long-tenured customer as a fraction of a new one's. "
-        "Source: DOMAIN.md section 3 (Reichheld: operating-cost savings with tenure); the level is an assumption.",
+        "Source: Reichheld (1996), operating-cost savings with tenure; the level is an assumption.",
     )
     serving_cost_months: float = Field(
         24.0, gt=0,
@@ -71,7 +71,7 @@ class Market(_Parameters):
     care_effect: float = Field(
         0.10, ge=0, le=1,
         description="Most that care spend can add to experienced service quality (0..1 scale). "
-        "Source: DOMAIN.md section 2 (2/3 of leavers felt uncared for); the size is an assumption.",
+        "Source: the often-cited finding that two in three customers who leave felt uncared for; the size is an assumption.",
     )
     care_scale: float = Field(
         2.0, gt=0,
@@ -80,7 +80,7 @@ class Market(_Parameters):
     brand_decay: float = Field(
         0.02, ge=0, le=1,
         description="Share of brand image lost each period without investment. "
-        "Source: DOMAIN.md section 2 (brand image fades unless renewed); the rate is an assumption.",
+        "Source: Nerlove & Arrow (1962): goodwill built by advertising depreciates unless renewed; the rate is an assumption.",
     )
     brand_effect: float = Field(
         0.05, ge=0, le=1,
@@ -132,7 +132,7 @@ class Population(_Parameters):
     expectation_adaptation: float = Field(
         0.2, ge=0, le=1,
         description="Share of the gap between experience and expectation closed each period. "
-        "Source: DOMAIN.md section 2 (expectations adapt to experience); the rate is an assumption.",
+        "Source: Oliver (1980), expectation-disconfirmation: expectations adapt to experience; the rate is an assumption.",
     )
     service_noise: float = Field(
         0.05, ge=0, le=1, description="Standard deviation of experienced quality around the firm's quality. Assumption."
@@ -159,7 +159,7 @@ class Population(_Parameters):
     complaint_propensity: float = Field(
         0.04, ge=0, le=1,
         description="Mean probability that a dissatisfied customer complains. "
-        "Source: DOMAIN.md section 3 (1 in 25 dissatisfied customers complains).",
+        "Source: TARP: of 25 dissatisfied customers, 1 complains and 24 leave quietly.",
     )
     complaint_concentration: float = Field(
         20.0, gt=0, description="Concentration of the Beta distribution of complaint propensity. Assumption."
@@ -175,17 +175,17 @@ class Population(_Parameters):
     trust_gain: float = Field(
         0.05, ge=0, le=1,
         description="Share of the gap to full trust closed by a period of kept promises. "
-        "Source: DOMAIN.md section 2 (trust builds slowly).",
+        "Source: Zaheer, McEvily & Perrone (1998): trust builds slowly on kept promises; the rate is an assumption.",
     )
     trust_loss: float = Field(
         0.25, ge=0, le=1,
         description="Share of trust lost on a failure or a disappointing period. "
-        "Source: DOMAIN.md section 2 (trust falls fast).",
+        "Source: trust falls fast on a broken promise (Zaheer, McEvily & Perrone 1998); the rate is an assumption.",
     )
     recovery_boost: float = Field(
         0.30, ge=0, le=1,
         description="Share of the gap to full trust closed when a complaint is resolved. "
-        "Source: DOMAIN.md section 2 (a failure handled well can raise trust).",
+        "Source: the service-recovery paradox: a failure handled well can raise trust; the size is an assumption.",
     )
     unrecovered_loss: float = Field(
         0.25, ge=0, le=1, description="Further share of trust lost when a complaint is not resolved. Assumption."
@@ -196,8 +196,8 @@ class Population(_Parameters):
     )
     fair_price_rise: float = Field(
         0.03, ge=0,
-        description="Relative price rise customers accept as fair. Source: DOMAIN.md section 2 "
-        "(a price that feels unfair erodes trust); the level is an assumption.",
+        description="Relative price rise customers accept as fair. Source: Xia, Monroe & Cox (2004): "
+        "a price that feels unfair erodes trust, not only value; the level is an assumption.",
     )
     unfair_price_loss: float = Field(
         2.0, ge=0,
@@ -210,7 +210,7 @@ class Population(_Parameters):
     price_tolerance: float = Field(
         0.5, ge=0, le=1,
         description="Share of price sensitivity towards the current firm that full trust removes. "
-        "Source: DOMAIN.md section 3 (loyal customers are less price-sensitive; Reichheld's price premium).",
+        "Source: Reichheld (1996): loyal customers are less price-sensitive (the price premium).",
     )
     switching_effort: float = Field(
         1.0, ge=0,
@@ -227,7 +227,7 @@ class Population(_Parameters):
         0.03, ge=0, le=1,
         description="Probability per period that a customer reconsiders its choice unprompted. "
         "Assumption: with the prompted probability and talk rates, calibrated so the baseline loses "
-        "about 15-20% of customers a year (DOMAIN.md section 3).",
+        "about 15-20% of customers a year, as most businesses do (Reichheld & Sasser 1990).",
     )
     prompted_review_probability: float = Field(
         0.2, ge=0, le=1,
@@ -245,11 +245,12 @@ class Population(_Parameters):
     )
     reach_satisfied: int = Field(
         8, ge=0, le=200,
-        description="Contacts a recommendation reaches. Source: DOMAIN.md section 3 (1 satisfied customer, 8 potential deals).",
+        description="Contacts a recommendation reaches. Source: service-quality studies: "
+        "1 satisfied customer brings 8 potential deals.",
     )
     reach_dissatisfied: int = Field(
         25, ge=0, le=200,
-        description="Contacts a warning reaches. Source: DOMAIN.md section 3 (1 dissatisfied customer sways 25 people).",
+        description="Contacts a warning reaches. Source: service-quality studies: 1 dissatisfied customer sways 25 people.",
     )
     word_of_mouth_gain: float = Field(
         0.05, ge=0, le=1, description="Share of the gap to full trust a recommendation closes. Assumption."
@@ -259,13 +260,15 @@ class Population(_Parameters):
     )
     segment_shares: tuple[float, float, float] = Field(
         (0.2, 0.5, 0.3),
-        description="Shares of heavy, medium and light spenders. Source: DOMAIN.md section 3 (80/20 concentration); "
+        description="Shares of heavy, medium and light spenders. Source: the 80/20 concentration of profit in "
+        "a minority of customers; "
         "the split is an assumption.",
     )
     segment_spend: tuple[float, float, float] = Field(
         (2.5, 1.0, 0.4),
         description="Spend of heavy, medium and light customers in multiples of the price. "
-        "Source: DOMAIN.md section 3 (loyal customers spend 2-4x as much); the levels are an assumption.",
+        "Source: heavy customers spend several times what light ones do (Reichheld & Sasser 1990); "
+        "the levels are an assumption.",
     )
     initial_tenure: float = Field(
         24.0, ge=0,
@@ -306,12 +309,12 @@ class Firm(_Parameters):
     care_spend: float = Field(
         1.0, ge=0,
         description="Care and retention spend per customer-period (contact, remembering the customer). "
-        "Source: DOMAIN.md section 3 (acquiring costs about 6x retaining): 12 a year against an acquisition spend of 75.",
+        "Source: the rule that acquiring a customer costs about 6x keeping one: 12 a year against an acquisition spend of 75.",
     )
     acquisition_spend: float = Field(
         75.0, ge=0,
         description="Spend per new customer (commission, welcome offer); prospects value it as a price cut "
-        "spread over a year. Source: DOMAIN.md section 3 (a new customer costs 6x keeping one).",
+        "spread over a year. Source: the rule that a new customer costs 6x keeping one.",
     )
     recovery_rate: float = Field(
         0.5, ge=0, le=1,
@@ -329,19 +332,20 @@ class Firm(_Parameters):
     points_rate: float = Field(
         0.0, ge=0, le=1,
         description="Share of each bill returned as loyalty points, forfeited on leaving. "
-        "Source: DOMAIN.md section 2 (forfeited points are a financial switching cost).",
+        "Source: Burnham, Frels & Mahajan (2003): forfeited points are a financial switching cost.",
     )
     points_cap: float = Field(100.0, ge=0, description="Most points a customer can hold (they are redeemed beyond it). Assumption.")
     silver_after: int = Field(12, ge=0, description="Tenure, in periods, that earns the silver tier. Assumption.")
     gold_after: int = Field(36, ge=0, description="Tenure, in periods, that earns the gold tier. Assumption.")
     silver_perk: float = Field(
-        0.0, ge=0, description="Value of silver-tier perks per period, lost on leaving. Source: DOMAIN.md section 2 (gold/silver cards)."
+        0.0, ge=0, description="Value of silver-tier perks per period, lost on leaving. "
+        "Source: membership tiers as financial switching costs (Burnham, Frels & Mahajan 2003)."
     )
     gold_perk: float = Field(0.0, ge=0, description="Value of gold-tier perks per period, lost on leaving.")
     relational_bond: float = Field(
         0.0, ge=0,
         description="Utility of the personal bond with a long-standing customer, lost on leaving. "
-        "Source: DOMAIN.md section 2 (relational switching costs).",
+        "Source: Burnham, Frels & Mahajan (2003), relational switching costs.",
     )
     unit_cost: float = Field(12.0, ge=0, description="Cost of goods per unit of spend (per customer of base spend). Assumption.")
     serving_cost: float = Field(
@@ -385,3 +389,16 @@ class Scenario(_Parameters):
         if len(set(names)) != len(names):
             raise ValueError("firm names must be unique")
         return self
+
+
+def parameter_table(group: type[BaseModel]) -> str:
+    """A markdown table of a parameter group: each field, its default and where it comes from."""
+    lines = ["| parameter | default | meaning and source |", "|---|---|---|"]
+    for name, field in group.model_fields.items():
+        if field.default_factory is not None:
+            continue
+        default = field.default
+        shown = ", ".join(f"{v:g}" for v in default) if isinstance(default, tuple) else (
+            f"{default:g}" if isinstance(default, float) else str(default))
+        lines.append(f"| `{name}` | {shown} | {field.description} |")
+    return "\n".join(lines)

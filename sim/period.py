@@ -1,9 +1,9 @@
-"""One period in the life of customers: the story of DOMAIN.md section 4.
+"""One period in the life of customers: service, satisfaction, complaints, trust, word of mouth, choice.
 
 ``live_one_period`` advances the customers in ``rows`` (a slice) by one
-period. The vectorised path passes ``slice(None)``; ``Customer.step`` passes
-``slice(i, i + 1)``. Both run these same lines on views of the same arrays,
-with the same draws, so they give identical results.
+period. The vectorised path passes blocks of tens of thousands of rows;
+``Customer.step`` passes ``slice(i, i + 1)``. Both run these same lines on
+views of the same arrays, with the same draws, so they give identical results.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Every customer has a fixed list of contacts, closest first. A totally
 satisfied customer may recommend its firm to its first ``reach_satisfied``
 contacts; a dissatisfied one may warn its first ``reach_dissatisfied``
-contacts, so warnings travel further than praise (DOMAIN.md: 25 against 8).
+contacts, so warnings travel further than praise (a dissatisfied customer
+sways about 25 people, a satisfied one reaches about 8 potential buyers).
 What a customer says in one period is heard in the next.
 """
 

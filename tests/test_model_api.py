@@ -105,3 +105,13 @@ def test_default_run_prints_a_summary_table():
                          capture_output=True, text=True, check=True).stdout
     assert "seed 1" in out and "annual retention %" in out
     assert all(f"\n{name} " in out for name in "ABC")
+
+
+def test_readme_parameter_tables_match_the_code():
+    from pathlib import Path
+
+    from sim.parameters import parameter_table
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    for group in (Market, Population, FirmLevers):
+        assert parameter_table(group) in readme, f"README's {group.__name__} table is out of date"
