@@ -8,7 +8,7 @@ import sys
 from .model import LoyaltyModel, package_version
 from .parameters import Firm as FirmLevers
 from .parameters import Market, Population, Scenario, parameter_table
-from .summary import summary_table
+from .summary import firm_summary, printable
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         f"loyalty-sim {package_version()} | scenario {scenario.name!r} | seed {args.seed} | "
         f"{m.customers:,} customers, {m.periods} months, {len(scenario.firms)} firms"
     )
-    print(summary_table(model.results()).to_string())
+    print(printable(firm_summary(model.results())).to_string())
     return 0
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 
 from . import accounting, trust, word_of_mouth
 from .agents import Customer, Firm
+from .events import EventSchedule
 from .metrics import firm_metrics, loyalty_segments
 from .parameters import Scenario
 from .period import live_one_period
@@ -66,6 +67,8 @@ class LoyaltyModel(mesa.Model):
         self.customers = create_customers(self.spec, self.market, self.rng)
         self.customers.loyalty[:] = loyalty_segments(self.customers, self.market, self.spec)
         self._add_customer_agents()
+        self.schedule = EventSchedule(list(self.spec.events))
+        self.event_log: list[str] = []
         self.draws = None
         self.recommendations = self.warnings = None
         self._records: list[dict[str, np.ndarray]] = []
@@ -129,6 +132,7 @@ class LoyaltyModel(mesa.Model):
 
     def step(self) -> None:
         """One period of the market."""
+        self.event_log += self.schedule.apply(self.period, self.firms)
         self.market = self._market_state()
         self.draws = draw_period(self.rng, len(self.customers))
         p = self.spec.population

@@ -10,6 +10,8 @@ moves a 50/50 choice to about 73/27.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 MAX_FIRMS = 100
@@ -364,6 +366,37 @@ class Firm(_Parameters):
         return self
 
 
+ADJUSTABLE_LEVERS = tuple(name for name, field in Firm.model_fields.items() if field.annotation is float)
+
+
+class Event(_Parameters):
+    """A timed change to one firm's lever, or to every firm's (``firm = "all"``).
+
+    Examples: at month 24 firm B cuts its price 15% (``lever = "price"``,
+    ``by = -0.15``); at month 36 firm A suffers a six-month outage
+    (``lever = "failure_rate"``, ``to = 0.5``, ``months = 6``); at month 48 a
+    regulator bans exit fees (``firm = "all"``, ``lever = "exit_fee"``,
+    ``to = 0``).
+    """
+
+    month: int = Field(ge=0, description="Period (0-based) from which the change applies.")
+    firm: str = Field(min_length=1, description='Name of the firm it applies to, or "all".')
+    lever: Literal[ADJUSTABLE_LEVERS] = Field(description="Which lever changes.")  # type: ignore[valid-type]
+    to: float | None = Field(None, description="New value of the lever.")
+    by: float | None = Field(None, gt=-1, description="Relative change: -0.15 cuts the lever by 15%.")
+    months: int | None = Field(
+        None, ge=1, description="How long the change lasts; afterwards the lever returns to its value before. "
+        "Unset: it lasts to the end.",
+    )
+    note: str = Field("", description="What the event stands for, shown in reports.")
+
+    @model_validator(mode="after")
+    def _one_change(self) -> "Event":
+        if (self.to is None) == (self.by is None):
+            raise ValueError("give exactly one of 'to' (new value) or 'by' (relative change)")
+        return self
+
+
 def _default_firms() -> list[Firm]:
     return [
         Firm(name="A", price=30.0, quality=0.75, image=0.6),
@@ -376,19 +409,33 @@ class Scenario(_Parameters):
     """A whole market: economics, customers and firms."""
 
     name: str = Field("baseline", min_length=1, description="Name recorded with every result.")
+    description: str = Field("", description="The question this scenario asks, in a sentence.")
+    seed: int = Field(1, ge=0, description="Seed of the first replication; replication r uses seed + r.")
+    replications: int = Field(
+        10, ge=1, le=10_000, description="Replications run by default, each with its own seed (common across scenarios)."
+    )
     market: Market = Field(default_factory=Market, description="Size, horizon and shared economics.")
     population: Population = Field(default_factory=Population, description="How customers differ and behave.")
     firms: list[Firm] = Field(
         default_factory=_default_firms, max_length=MAX_FIRMS,
         description="The competing firms. Assumption: three firms that differ in price, quality and image.",
     )
+    events: list[Event] = Field(default_factory=list, description="Timed changes to firms' levers.")
 
     @model_validator(mode="after")
     def _firm_names_unique(self) -> "Scenario":
         names = [f.name for f in self.firms]
         if len(set(names)) != len(names):
             raise ValueError("firm names must be unique")
+        for event in self.events:
+            if event.firm != "all" and event.firm not in names:
+                raise ValueError(f"event at month {event.month} names firm {event.firm!r}; firms are {', '.join(names)} or 'all'")
         return self
+
+    @property
+    def seeds(self) -> list[int]:
+        """The seeds of the default replications: ``seed, seed + 1, ...``."""
+        return [self.seed + r for r in range(self.replications)]
 
 
 def parameter_table(group: type[BaseModel]) -> str:

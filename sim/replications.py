@@ -9,11 +9,13 @@ mean paired difference is then much narrower than on two independent means.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+from tqdm.auto import tqdm
 
 from .model import LoyaltyModel
 from .parameters import Scenario
@@ -65,8 +67,10 @@ def run_replications(
     *,
     periods: int | None = None,
     intervene: Callable[[LoyaltyModel], None] | None = None,
+    workers: int = 1,
+    progress: bool = False,
 ) -> pd.DataFrame:
-    """Run ``scenario`` once per seed and stack the tidy results.
+    """Run ``scenario`` once per seed and stack the tidy results, sorted by seed.
 
     Args:
         scenario: the market.
@@ -74,14 +78,42 @@ def run_replications(
             scenarios for common random numbers.
         periods: horizon (default: the scenario's).
         intervene: called with the model before every step, to change levers
-            mid-run (e.g. ``lambda m: ... if m.period == 36``).
+            mid-run (e.g. ``lambda m: ... if m.period == 36``); only with
+            ``workers=1``, as it runs in this process.
+        workers: processes to run replications in; each replication gives the
+            same numbers whichever process runs it.
+        progress: show a progress bar (on standard error).
     """
+    seeds = list(seeds)
+    if intervene is not None and workers > 1:
+        raise ValueError("intervene runs in this process: use workers=1, or put the change in the scenario's events")
+    bar = tqdm(total=len(seeds), desc=scenario.name, unit="run", disable=not progress, leave=False)
     frames = []
-    for seed in seeds:
-        model = LoyaltyModel(scenario, seed=seed)
-        for _ in range(scenario.market.periods if periods is None else periods):
-            if intervene is not None:
-                intervene(model)
-            model.step()
-        frames.append(model.results())
-    return pd.concat(frames, ignore_index=True)
+    with bar:
+        if workers <= 1 or len(seeds) <= 1:
+            for seed in seeds:
+                frames.append(run_one(scenario, seed, periods, intervene))
+                bar.update()
+        else:
+            with ProcessPoolExecutor(max_workers=min(workers, len(seeds))) as pool:
+                futures = [pool.submit(run_one, scenario, seed, periods) for seed in seeds]
+                for future in as_completed(futures):
+                    frames.append(future.result())
+                    bar.update()
+    frames.sort(key=lambda df: int(df["seed"].iloc[0]) if len(df) else 0)
+    results = pd.concat(frames, ignore_index=True)
+    results.attrs = dict(frames[0].attrs) if frames else {}
+    results.attrs["seeds"] = seeds
+    return results
+
+
+def run_one(
+    scenario: Scenario, seed: int, periods: int | None = None, intervene: Callable[[LoyaltyModel], None] | None = None
+) -> pd.DataFrame:
+    """One replication: build the model with ``seed``, run it, return its tidy results."""
+    model = LoyaltyModel(scenario, seed=seed)
+    for _ in range(scenario.market.periods if periods is None else periods):
+        if intervene is not None:
+            intervene(model)
+        model.step()
+    return model.results()

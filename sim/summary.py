@@ -1,34 +1,136 @@
-"""Short tables of a run's results, for people to read."""
+"""What each firm kept and earned, over replications, with intervals.
+
+Every number here is a mean over replications (seeds) with a Student-t 95%
+interval; a comparison of scenarios run with the same seeds puts the interval
+on the paired difference (common random numbers).
+"""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from .replications import Interval, mean_interval, paired_difference
 
-def summary_table(results: pd.DataFrame, *, last_months: int = 12) -> pd.DataFrame:
-    """Per firm: final share, annual retention, profit and loyalty mix.
+# metric -> (label, digits)
+METRICS = {
+    "annual_retention_pct": ("annual retention %", 1),
+    "monthly_churn_pct": ("monthly churn %", 2),
+    "final_share_pct": ("final share %", 1),
+    "profit_per_month": ("profit / month", 0),
+    "discounted_profit": ("discounted profit", 0),
+    "satisfaction": ("satisfaction", 3),
+    "true_loyal_pct": ("true loyal %", 1),
+    "spurious_loyal_pct": ("spurious %", 1),
+}
 
-    Rates and means are taken over the last ``last_months`` periods; annual
-    retention compounds the mean monthly retention over twelve months.
-    Discounted profit is the run's cumulative total.
+
+def steady_state_start(results: pd.DataFrame) -> int:
+    """First period counted as steady state: after a year, when the run is longer than two."""
+    return 12 if results.period.max() >= 24 else 0
+
+
+def per_replication(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per (seed, firm) with every metric of ``METRICS``.
+
+    Rates are pooled over the steady-state periods (losses over customers
+    served), shares and segments are read at the last period, profit per
+    month is the steady-state mean and discounted profit the run's total.
     """
-    last = results[results.period > results.period.max() - last_months]
-    final = results[results.period == results.period.max()].set_index("firm")
-    by_firm = last.groupby("firm", sort=False)
-    monthly_retention = by_firm.retention_rate.mean()
-    loyal = final[["true_loyal", "latent_loyal", "spurious_loyal", "not_loyal"]]
-    share_of_base = loyal.div(final.customers.where(final.customers > 0), axis=0)
+    start = steady_state_start(results)
+    steady = results[results.period >= start]
+    last = results[results.period == results.period.max()].set_index(["seed", "firm"])
+    pooled = steady.groupby(["seed", "firm"], sort=False)
+    churn = pooled.losses.sum() / pooled.served.sum().replace(0, np.nan)
+    customers = last.customers.replace(0, np.nan)
     table = pd.DataFrame(
         {
-            "customers": final.customers.astype(int),
-            "share %": 100 * final.market_share,
-            "annual retention %": 100 * monthly_retention**12,
-            "profit / month": by_firm.profit.mean(),
-            "discounted profit": final.cumulative_discounted_profit,
-            "satisfaction": by_firm.satisfaction.mean(),
-            "true loyal %": 100 * share_of_base.true_loyal,
-            "spurious %": 100 * share_of_base.spurious_loyal,
+            "annual_retention_pct": 100 * (1 - churn) ** 12,
+            "monthly_churn_pct": 100 * churn,
+            "final_share_pct": 100 * last.market_share,
+            "profit_per_month": pooled.profit.mean(),
+            "discounted_profit": last.cumulative_discounted_profit,
+            "satisfaction": pooled.satisfaction.mean(),
+            "true_loyal_pct": 100 * last.true_loyal / customers,
+            "spurious_loyal_pct": 100 * last.spurious_loyal / customers,
         }
     )
-    return table.round({"share %": 1, "annual retention %": 1, "profit / month": 0, "discounted profit": 0,
-                        "satisfaction": 3, "true loyal %": 1, "spurious %": 1})
+    return table.reset_index()
+
+
+def firm_summary(results: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Per firm, each metric's mean over replications with its interval.
+
+    Columns: ``firm``, ``replications``, and per metric ``m``, ``m``,
+    ``m_low``, ``m_high``.
+    """
+    rows = []
+    firms = list(dict.fromkeys(results.firm))
+    by_firm = per_replication(results).groupby("firm")
+    for firm in firms:
+        values = by_firm.get_group(firm)
+        row = {"firm": firm, "replications": len(values)}
+        for metric in METRICS:
+            interval = _interval(values[metric], confidence)
+            row.update({metric: interval.mean, f"{metric}_low": interval.low, f"{metric}_high": interval.high})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def comparison(results: pd.DataFrame, reference: str, confidence: float = 0.95) -> pd.DataFrame:
+    """Each scenario against ``reference``, per firm: paired differences over common seeds.
+
+    ``results`` stacks several scenarios (column ``scenario``) run with the
+    same seeds. Columns: ``scenario``, ``firm``, and per metric ``m``: the
+    scenario's mean ``m``, the difference ``m_diff`` and its interval
+    ``m_diff_low``, ``m_diff_high``.
+    """
+    table = per_replication_by_scenario(results)
+    base = table[table.scenario == reference].set_index(["firm", "seed"])
+    rows = []
+    for (scenario, firm), values in table.groupby(["scenario", "firm"], sort=False):
+        values = values.set_index(["firm", "seed"])
+        row = {"scenario": scenario, "firm": firm}
+        for metric in ("monthly_churn_pct", "annual_retention_pct", "final_share_pct", "profit_per_month", "discounted_profit"):
+            paired = values[metric].dropna().index.intersection(base[metric].dropna().index)
+            row[metric] = values[metric].mean()
+            if scenario == reference or len(paired) == 0:
+                continue
+            diff = paired_difference(values.loc[paired, metric], base.loc[paired, metric], confidence)
+            row.update({f"{metric}_diff": diff.mean, f"{metric}_diff_low": diff.low, f"{metric}_diff_high": diff.high})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def per_replication_by_scenario(results: pd.DataFrame) -> pd.DataFrame:
+    """``per_replication`` for each scenario of a stacked comparison."""
+    parts = [per_replication(part).assign(scenario=name) for name, part in results.groupby("scenario", sort=False)]
+    return pd.concat(parts, ignore_index=True)
+
+
+def printable(summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary as text: ``mean [low, high]`` per metric (just the mean for one replication)."""
+    table = pd.DataFrame({"firm": summary.firm})
+    for metric, (label, digits) in METRICS.items():
+        table[label] = [
+            format_interval(m, lo, hi, digits)
+            for m, lo, hi in zip(summary[metric], summary[f"{metric}_low"], summary[f"{metric}_high"], strict=True)
+        ]
+    return table.set_index("firm")
+
+
+def format_interval(mean: float, low: float, high: float, digits: int) -> str:
+    """``"83.4 [82.9, 83.8]"``; just the mean when the interval is unbounded; ``"-"`` for no value."""
+    if not np.isfinite(mean):
+        return "-"
+    text = f"{mean:,.{digits}f}"
+    if np.isfinite(low) and np.isfinite(high):
+        text += f" [{low:,.{digits}f}, {high:,.{digits}f}]"
+    return text
+
+
+def _interval(values: pd.Series, confidence: float) -> Interval:
+    values = values.dropna()
+    if values.empty:
+        return Interval(np.nan, np.nan, np.nan, 0, confidence)
+    return mean_interval(values, confidence)
