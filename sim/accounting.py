@@ -43,11 +43,16 @@ def discount_factor(rate, period):
     return (1.0 + rate) ** -np.asarray(period, dtype=float)
 
 
-def closed_form_clv(margin, retention, rate):
+def closed_form_clv(margin, retention, rate, periods=None):
     """Customer lifetime value with constant margin, retention and discount rate.
 
     ``CLV = m (1 + d) / (1 + d - r)``: the sum over periods ``t >= 0`` of
     ``m r^t / (1 + d)^t``, margin booked at the start of each period
-    (Gupta & Lehmann 2003, with margin at the start of each period).
+    (Gupta & Lehmann 2003, with margin at the start of each period). With
+    ``periods = T`` the sum stops after ``T`` periods, as a simulation does:
+    the value above times ``1 - (r / (1 + d))^T``.
     """
-    return margin * (1.0 + rate) / (1.0 + rate - retention)
+    value = margin * (1.0 + rate) / (1.0 + rate - retention)
+    if periods is None:
+        return value
+    return value * (1.0 - (retention / (1.0 + rate)) ** periods)

@@ -138,6 +138,52 @@ def compare(
     typer.echo(f"\nresults: {folder.final}")
 
 
+@app.command()
+def lift(
+    scenario: Annotated[str, typer.Argument(help="Scenario file or shipped name.")] = "baseline",
+    firm: Annotated[str, typer.Option("--firm", help="The firm whose retention is raised.")] = "A",
+    points: Annotated[Optional[float], typer.Option("--points", help="Gain in annual retention, percentage points (default 5).")] = None,
+    relative: Annotated[Optional[float], typer.Option("--relative", help="Gain as a share of retention, e.g. 0.05.")] = None,
+    via: Annotated[str, typer.Option("--via", help="direct (keep would-be leavers), service, barrier, recovery or care.")] = "direct",
+    replications: Replications = None,
+    seed: Seed = None,
+    customers: Customers = None,
+    periods: Periods = None,
+    workers: Workers = os.cpu_count() or 1,
+    out: Out = Path("results"),
+) -> None:
+    """What is a gain in retention worth? Raise one firm's retention and measure the profit."""
+    from .lift import LiftError, lift_findings, lift_table, retention_lift
+    from .plots import plot_comparison
+    from .report import lift_report, to_html
+    from .run_folder import RunFolder, exit_cleanly_on_sigterm
+
+    loaded = _load(scenario, replications=replications, seed=seed, customers=customers, periods=periods)
+    exit_cleanly_on_sigterm()
+    try:
+        study = retention_lift(loaded, firm, points=points, relative=relative, via=via, workers=workers, progress=True)
+    except LiftError as error:
+        _fail(str(error))
+    import pandas as pd
+
+    results = pd.concat([study.baseline, study.lifted], ignore_index=True)
+    with RunFolder(out, f"{loaded.name}-lift-{firm}-{via}") as folder:
+        folder.write_table("results", results)
+        folder.write_table("lift", lift_table(study))
+        figures = plot_comparison(results, folder.path)
+        markdown = lift_report(study, figures)
+        folder.write_text("report.md", markdown)
+        folder.write_text("report.html", to_html(markdown, f"{loaded.name}: retention lift for {firm}"))
+        folder.write_manifest(
+            scenario=loaded.model_dump(mode="json"), source=str(find_scenario(scenario)), seeds=study.seeds,
+            lift={"firm": firm, "via": via, "lever": study.lever, "from": study.lever_before, "to": study.lever_after,
+                  "target_retention_pct": study.target_retention_pct, "search": study.search},
+        )
+    for finding in lift_findings(study):
+        typer.echo(f"- {finding.replace('**', '')}")
+    typer.echo(f"\nresults: {folder.final}")
+
+
 def _load(name: str, **overrides: int | None) -> Scenario:
     """Load a scenario and apply command-line overrides; any mistake exits with status 2."""
     try:

@@ -108,6 +108,7 @@ def firm_metrics(customers: Customers, market: MarketState, scenario: Scenario, 
     row["cost_recovery"] = levers["recovery_cost"] * row["recovered"]
     row["cost_acquisition"] = levers["acquisition_spend"] * gains
     row["profit"] = row["revenue"] + row["exit_fees"] - sum(row[k] for k in COST_COLUMNS)
+    row.update(profit_sources(customers, market, scenario, row, serving, tier))
     row["failures"] = per_firm(served_firm[customers.failed])
     row["recommendations_sent"] = per_firm(served_firm[customers.said > 0])
     row["warnings_sent"] = per_firm(served_firm[customers.said < 0])
@@ -135,6 +136,54 @@ def firm_metrics(customers: Customers, market: MarketState, scenario: Scenario, 
     row["quality"] = market.quality[:n_firms].copy()
     row["image"] = market.image[:n_firms].copy()
     return row
+
+
+def profit_sources(
+    customers: Customers, market: MarketState, scenario: Scenario, row: dict[str, np.ndarray], serving: np.ndarray,
+    tier: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Profit from serving customers, split by Reichheld's (1996) sources.
+
+    ``profit_growth``: gross margin on spend above a new customer's (spend
+    grows with tenure). ``profit_savings``: serving cost saved against a new
+    customer's. ``profit_referrals``: the whole contribution of customers who
+    joined on a recommendation. ``profit_base``: the rest of the contribution
+    of serving customers, as if every other customer were new. Every customer
+    pays the firm's one price, so no price premium is realised: loyal
+    customers' lower price sensitivity shows as retention instead. By
+    construction ``profit = profit_base + profit_growth + profit_savings +
+    profit_referrals + exit_fees - cost_acquisition``.
+    """
+    n_firms = market.n_firms
+    size = n_firms + 1
+    served_firm = customers.served_firm.astype(np.intp)
+    referral = customers.served_by_referral
+    own = ~referral
+
+    def per_firm(mask, weights):
+        return np.bincount(served_firm[mask], weights=weights[mask], minlength=size)[:n_firms]
+
+    unit_margin = market.price[:n_firms] * (1.0 - market.points_rate[:n_firms]) - market.unit_cost[:n_firms]
+    base_volume = np.asarray(scenario.population.segment_spend)[customers.segment]
+    growth = unit_margin * per_firm(own, customers.volume - base_volume)
+    savings = market.serving_cost[:n_firms] * per_firm(own, 1.0 - serving)
+
+    served = np.bincount(served_firm[referral], minlength=size)[:n_firms]
+    members = np.bincount(served_firm[referral] * 3 + tier[referral], minlength=size * 3).reshape(size, 3)[:n_firms]
+    referral_contribution = (
+        unit_margin * per_firm(referral, customers.volume)
+        - market.serving_cost[:n_firms] * per_firm(referral, serving)
+        - (market.care_spend[:n_firms] + market.brand_investment[:n_firms]) * served
+        - market.silver_perk[:n_firms] * members[:, 1] - market.gold_perk[:n_firms] * members[:, 2]
+        - market.recovery_cost[:n_firms] * per_firm(referral, customers.recovered.astype(float))
+    )
+    operating = row["profit"] - row["exit_fees"] + row["cost_acquisition"]
+    return {
+        "profit_base": operating - growth - savings - referral_contribution,
+        "profit_growth": growth,
+        "profit_savings": savings,
+        "profit_referrals": referral_contribution,
+    }
 
 
 COST_COLUMNS = (

@@ -120,6 +120,7 @@ class LoyaltyModel(mesa.Model):
             relational_bond=lever("relational_bond"),
             welcome_offer=lever("acquisition_spend") / 12.0,
             defection_hazard=lever("defection_hazard"),
+            save_rate=lever("save_rate"),
             unit_cost=lever("unit_cost"),
             serving_cost=lever("serving_cost"),
             care_spend=lever("care_spend"),

@@ -353,6 +353,11 @@ class Firm(_Parameters):
     serving_cost: float = Field(
         6.0, ge=0, description="Cost of serving a new customer per period; falls with tenure. Assumption."
     )
+    save_rate: float = Field(
+        0.0, ge=0, le=1,
+        description="Share of would-be leavers the firm keeps (a save desk, or any direct cut in its defection "
+        "hazard), whatever made them leave. Assumption: none by default; the retention-lift study turns it.",
+    )
     defection_hazard: float = Field(
         0.002, ge=0, le=1,
         description="Probability per period that a customer leaves for reasons outside the market (moves, dies). "

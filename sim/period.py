@@ -87,6 +87,7 @@ def live_one_period(
     # 6. Choice: some leave the market for outside reasons; the rest
     #    reconsider now and then, or when something prompts them (dissatisfaction,
     #    a warning, a rival recommended, a price rise or a fall in the exit fee).
+    #    A firm with a save rate keeps that share of would-be leavers.
     volume = np.where(served, volume_bought(scenario, customers.segment[rows], tenure), 0.0)
     points = customers.points[rows]
     warned_about_mine = heard_bad[firm, me] > 0
@@ -103,13 +104,18 @@ def live_one_period(
             customers, rows, who, firm[who], tenure[who], expectation_now[who], trust_now[:, who], points[who], market, scenario
         )
         choice[who] = logit_choice(utility, draws.choice[rows][who])
+    saved = served & (choice != firm) & (draws.save[rows] < market.save_rate[firm])
+    choice = np.where(saved, firm, choice)
 
     # 7. Consequences of the choice.
     moved = choice != firm
     joined = moved & (choice != outside)
     pays_fee = served & moved & ~forced_out & value.fee_applies(tenure, market.contract_months[firm])
     customers.exit_fee_paid[rows] = np.where(pays_fee, market.exit_fee[firm], 0.0)
-    customers.referred[rows] = joined & (heard_good[choice, me] > 0)
+    referred = joined & (heard_good[choice, me] > 0)
+    customers.referred[rows] = referred
+    customers.served_by_referral[rows] = customers.by_referral[rows] & served
+    customers.by_referral[rows] = np.where(moved, referred, customers.by_referral[rows])
     bill = market.price[firm] * volume
     earned = np.minimum(market.points_cap[firm], points + market.points_rate[firm] * bill)
     customers.points[rows] = np.where(moved | ~served, 0.0, earned)

@@ -30,7 +30,10 @@ class Customers:
     option) unused; ``points``.
     Last period's events: ``served_firm``, ``served_tenure``, ``volume``,
     ``satisfaction``, ``failed``, ``complained``, ``recovered``, ``said``
-    (+1 recommended, -1 warned, 0 silent), ``exit_fee_paid``, ``referred``.
+    (+1 recommended, -1 warned, 0 silent), ``exit_fee_paid``, ``referred``
+    (joined a firm this period after hearing it recommended),
+    ``served_by_referral`` (was served by a firm it had joined on a
+    recommendation). State: ``by_referral``, the same for the current firm.
     ``loyalty``: Dick & Basu segment at the end of the last period (0 true,
     1 latent, 2 spurious, 3 none, -1 not served), kept so that the next
     period's losses can be told apart by the segment they left from.
@@ -57,6 +60,8 @@ class Customers:
     said: np.ndarray
     exit_fee_paid: np.ndarray
     referred: np.ndarray
+    by_referral: np.ndarray
+    served_by_referral: np.ndarray
     loyalty: np.ndarray
 
     def __len__(self) -> int:
@@ -98,6 +103,7 @@ class MarketState:
     relational_bond: np.ndarray
     welcome_offer: np.ndarray
     defection_hazard: np.ndarray
+    save_rate: np.ndarray
     unit_cost: np.ndarray
     serving_cost: np.ndarray
     care_spend: np.ndarray
@@ -120,6 +126,7 @@ class PeriodDraws:
     hazard: np.ndarray
     review: np.ndarray
     choice: np.ndarray
+    save: np.ndarray
 
 
 BLOCK_ROWS = 1 << 15
@@ -140,8 +147,8 @@ def blocks(customers: int, size: int = BLOCK_ROWS) -> list[slice]:
 def draw_period(rng: np.random.Generator, customers: int) -> PeriodDraws:
     """Draw one period's random numbers, always in the same order and shape."""
     noise = rng.standard_normal(customers)
-    failure, complaint, recovery, talk, hazard, review, choice = rng.random((7, customers))
-    return PeriodDraws(noise, failure, complaint, recovery, talk, hazard, review, choice)
+    failure, complaint, recovery, talk, hazard, review, choice, save = rng.random((8, customers))
+    return PeriodDraws(noise, failure, complaint, recovery, talk, hazard, review, choice, save)
 
 
 def lognormal(rng: np.random.Generator, mean: float, cv: float, size: int) -> np.ndarray:
@@ -214,6 +221,8 @@ def create_customers(scenario: Scenario, market: MarketState, rng: np.random.Gen
         said=np.zeros(n, dtype=np.int8),
         exit_fee_paid=np.zeros(n),
         referred=np.zeros(n, dtype=bool),
+        by_referral=np.zeros(n, dtype=bool),
+        served_by_referral=np.zeros(n, dtype=bool),
         loyalty=np.full(n, -1, dtype=np.int8),
     )
 

@@ -189,3 +189,32 @@ def _markdown_table(table: pd.DataFrame) -> str:
     rule = "|" + "|".join("---" for _ in table.columns) + "|"
     body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
     return "\n".join([header, rule, *body])
+
+
+def lift_report(study, figures: list[Path]) -> str:
+    """Markdown report of a retention-lift study (a ``sim.lift.LiftStudy``)."""
+    from .lift import lift_findings, lift_table
+
+    s = study
+    lines = [f"# What is a retention gain worth to {s.firm}? ({s.scenario.name})", ""]
+    if s.scenario.description:
+        lines += [f"**The market.** {s.scenario.description}", ""]
+    lines += [_setup_line(s.scenario, s.seeds) + f" The scenario ran as it is and with {s.firm}'s retention raised "
+              f"through {s.via}, on the same seeds (common random numbers).", "", "## What the model says", ""]
+    lines += [f"- {finding}" for finding in lift_findings(s)]
+    table = lift_table(s)
+    text = pd.DataFrame({
+        "quantity": table.quantity,
+        "value": [format_interval(m, lo, hi, 2 if abs(m) < 100 else 0) for m, lo, hi in zip(table["mean"], table.low, table.high, strict=True)],
+    })
+    lines += ["", "## Numbers", "", _markdown_table(text), "",
+              "Means over paired replications, with 95% intervals in brackets; per-month figures are steady-state "
+              "(after the first year).", ""]
+    if s.search:
+        search = pd.DataFrame(s.search, columns=[s.lever, "annual retention %"])
+        lines += ["## How the lever was found", "", _markdown_table(search.round(3)), ""]
+    lines += _figures(figures)
+    lines += ["## Reproduce", "", "```",
+              f"loyalty lift {s.scenario.name} --firm {s.firm} --via {s.via} --seed {s.seeds[0]} --replications {len(s.seeds)}",
+              "```", ""]
+    return "\n".join(lines)

@@ -189,6 +189,8 @@ def test_period_discount_rate_compounds_to_annual():
 def test_closed_form_clv():
     # m = 10, r = 0.8, d = 0.01: 10 * 1.01 / 0.21
     assert accounting.closed_form_clv(10.0, 0.8, 0.01) == pytest.approx(48.0952, rel=1e-4)
+    # two periods only: 10 + 10 * 0.8 / 1.01
+    assert accounting.closed_form_clv(10.0, 0.8, 0.01, periods=2) == pytest.approx(10 + 8 / 1.01)
 
 
 def test_brand_image_fades_without_investment_and_renews_with_it():

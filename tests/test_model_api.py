@@ -14,6 +14,7 @@ from tests.conftest import small_market
 EXPECTED_COLUMNS = {
     "scenario", "seed", "period", "firm", "served", "customers", "gains", "losses", "churn_rate", "retention_rate",
     "market_share", "referrals", "revenue", "exit_fees", *COST_COLUMNS, "profit", "discounted_profit",
+    "profit_base", "profit_growth", "profit_savings", "profit_referrals",
     "cumulative_discounted_profit", "complaints", "recovered", "failures", "recommendations_sent", "warnings_sent",
     "satisfaction", "trust", "tenure", "clv", *SEGMENT_COLUMNS, *LOST_COLUMNS, "price", "quality", "image",
 }
@@ -42,6 +43,24 @@ def test_profit_is_revenue_and_fees_less_every_cost():
     np.testing.assert_allclose(df.profit, df.revenue + df.exit_fees - costs)
     np.testing.assert_allclose(df.groupby("firm").discounted_profit.sum(),
                                df[df.period == 5].set_index("firm").cumulative_discounted_profit)
+
+
+def test_profit_splits_into_reichhelds_sources():
+    scenario = small_market(800, 24)
+    scenario = scenario.model_copy(update={"firms": [scenario.firms[0].model_copy(update={"silver_perk": 2.0, "points_rate": 0.05,
+                                                                                          "silver_after": 3}), *scenario.firms[1:]]})
+    df = LoyaltyModel(scenario, seed=2).run().results()
+    sources = df.profit_base + df.profit_growth + df.profit_savings + df.profit_referrals
+    np.testing.assert_allclose(sources + df.exit_fees - df.cost_acquisition, df.profit)
+    assert (df.profit_growth > 0).all() and (df.profit_savings > 0).all()
+    assert df.profit_referrals.iloc[-3:].sum() > 0  # recommended joiners are counted once they stay
+
+
+def test_a_save_rate_keeps_would_be_leavers():
+    scenario = small_market(2000, 24)
+    saving = scenario.model_copy(update={"firms": [scenario.firms[0].model_copy(update={"save_rate": 0.5}), *scenario.firms[1:]]})
+    churn = [LoyaltyModel(s, seed=3).run().results().query("firm == 'A' and period >= 6").churn_rate.mean() for s in (scenario, saving)]
+    assert churn[1] < 0.65 * churn[0]
 
 
 def test_customers_and_firms_are_mesa_agents_viewing_the_arrays():
