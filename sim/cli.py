@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import pydantic
 import typer
@@ -12,6 +13,9 @@ import typer
 from .events import describe
 from .parameters import Scenario
 from .scenario_files import ScenarioError, find_scenario, list_scenarios, load_scenario
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 app = typer.Typer(
     help="loyalty-sim: what keeps customers loyal, and what that loyalty is worth.\n\n"
@@ -66,25 +70,22 @@ def run(
     """Run all replications of a scenario, write results, print a summary table."""
     from .plots import plot_run
     from .replications import run_replications
-    from .report import run_report, to_html
-    from .run_folder import RunFolder, exit_cleanly_on_sigterm
+    from .report import run_report
+    from .run_folder import exit_cleanly_on_sigterm
     from .summary import firm_summary, printable
 
     loaded = _load(scenario, replications=replications, seed=seed, customers=customers, periods=periods)
     exit_cleanly_on_sigterm()
     results = run_replications(loaded, loaded.seeds, workers=workers, progress=True)
     summary = firm_summary(results)
-    with RunFolder(out, loaded.name) as folder:
-        folder.write_table("results", results)
-        folder.write_table("summary", summary)
-        figures = plot_run(results, folder.path)
-        markdown = run_report(loaded, summary, figures, loaded.seeds, [describe(e) for e in loaded.events])
-        folder.write_text("report.md", markdown)
-        folder.write_text("report.html", to_html(markdown, loaded.name))
-        folder.write_manifest(scenario=loaded.model_dump(mode="json"), source=str(find_scenario(scenario)), seeds=loaded.seeds)
+    final = _publish(
+        out, loaded.name, results, {"summary": summary}, plot_run,
+        lambda figures: run_report(loaded, summary, figures, loaded.seeds, [describe(e) for e in loaded.events]),
+        loaded.name, scenario=loaded.model_dump(mode="json"), source=str(find_scenario(scenario)), seeds=loaded.seeds,
+    )
     typer.echo(f"{loaded.name}: {len(loaded.seeds)} replications, {loaded.market.customers:,} customers, {loaded.market.periods} months")
     typer.echo(printable(summary).to_string())
-    typer.echo(f"\nresults: {folder.final}")
+    typer.echo(f"\nresults: {final}")
 
 
 @app.command()
@@ -102,8 +103,8 @@ def compare(
 
     from .plots import plot_comparison
     from .replications import run_replications
-    from .report import comparison_report, to_html
-    from .run_folder import RunFolder, exit_cleanly_on_sigterm
+    from .report import comparison_findings, comparison_report
+    from .run_folder import exit_cleanly_on_sigterm
     from .summary import comparison
 
     if len(scenarios) < 2:
@@ -119,23 +120,16 @@ def compare(
     exit_cleanly_on_sigterm()
     results = pd.concat([run_replications(s, first.seeds, workers=workers, progress=True) for s in loaded], ignore_index=True)
     table = comparison(results, first.name)
-    with RunFolder(out, "-vs-".join(names)) as folder:
-        folder.write_table("results", results)
-        folder.write_table("comparison", table)
-        figures = plot_comparison(results, folder.path)
-        markdown = comparison_report(loaded, table, figures, first.seeds)
-        folder.write_text("report.md", markdown)
-        folder.write_text("report.html", to_html(markdown, " vs ".join(names)))
-        folder.write_manifest(
-            scenarios=[s.model_dump(mode="json") for s in loaded], sources=[str(find_scenario(n)) for n in scenarios],
-            seeds=first.seeds,
-        )
-    from .report import comparison_findings
-
+    final = _publish(
+        out, "-vs-".join(names), results, {"comparison": table}, plot_comparison,
+        lambda figures: comparison_report(loaded, table, figures, first.seeds), " vs ".join(names),
+        scenarios=[s.model_dump(mode="json") for s in loaded], sources=[str(find_scenario(n)) for n in scenarios],
+        seeds=first.seeds,
+    )
     typer.echo(f"{' vs '.join(names)}: {len(first.seeds)} replications each, common random numbers")
     for finding in comparison_findings(table, first.name):
         typer.echo(f"- {finding.replace('**', '')}")
-    typer.echo(f"\nresults: {folder.final}")
+    typer.echo(f"\nresults: {final}")
 
 
 @app.command()
@@ -153,10 +147,12 @@ def lift(
     out: Out = Path("results"),
 ) -> None:
     """What is a gain in retention worth? Raise one firm's retention and measure the profit."""
+    import pandas as pd
+
     from .lift import LiftError, lift_findings, lift_table, retention_lift
     from .plots import plot_comparison
-    from .report import lift_report, to_html
-    from .run_folder import RunFolder, exit_cleanly_on_sigterm
+    from .report import lift_report
+    from .run_folder import exit_cleanly_on_sigterm
 
     loaded = _load(scenario, replications=replications, seed=seed, customers=customers, periods=periods)
     exit_cleanly_on_sigterm()
@@ -164,24 +160,43 @@ def lift(
         study = retention_lift(loaded, firm, points=points, relative=relative, via=via, workers=workers, progress=True)
     except LiftError as error:
         _fail(str(error))
-    import pandas as pd
-
     results = pd.concat([study.baseline, study.lifted], ignore_index=True)
-    with RunFolder(out, f"{loaded.name}-lift-{firm}-{via}") as folder:
-        folder.write_table("results", results)
-        folder.write_table("lift", lift_table(study))
-        figures = plot_comparison(results, folder.path)
-        markdown = lift_report(study, figures)
-        folder.write_text("report.md", markdown)
-        folder.write_text("report.html", to_html(markdown, f"{loaded.name}: retention lift for {firm}"))
-        folder.write_manifest(
-            scenario=loaded.model_dump(mode="json"), source=str(find_scenario(scenario)), seeds=study.seeds,
-            lift={"firm": firm, "via": via, "lever": study.lever, "from": study.lever_before, "to": study.lever_after,
-                  "target_retention_pct": study.target_retention_pct, "search": study.search},
-        )
+    final = _publish(
+        out, f"{loaded.name}-lift-{firm}-{via}", results, {"lift": lift_table(study)}, plot_comparison,
+        lambda figures: lift_report(study, figures), f"{loaded.name}: retention lift for {firm}",
+        scenario=loaded.model_dump(mode="json"), source=str(find_scenario(scenario)), seeds=study.seeds,
+        lift={"firm": firm, "via": via, "lever": study.lever, "from": study.lever_before, "to": study.lever_after,
+              "target_retention_pct": study.target_retention_pct, "search": study.search},
+    )
     for finding in lift_findings(study):
         typer.echo(f"- {finding.replace('**', '')}")
-    typer.echo(f"\nresults: {folder.final}")
+    typer.echo(f"\nresults: {final}")
+
+
+def _publish(
+    out: Path,
+    label: str,
+    results: pd.DataFrame,
+    tables: dict[str, pd.DataFrame],
+    plot: Callable[[pd.DataFrame, Path], list[Path]],
+    report: Callable[[list[Path]], str],
+    title: str,
+    **manifest: object,
+) -> Path:
+    """Write a complete results folder atomically: data, tables, figures, report, manifest."""
+    from .report import to_html
+    from .run_folder import RunFolder
+
+    with RunFolder(out, label) as folder:
+        folder.write_table("results", results)
+        for stem, table in tables.items():
+            folder.write_table(stem, table)
+        figures = plot(results, folder.path)
+        markdown = report(figures)
+        folder.write_text("report.md", markdown)
+        folder.write_text("report.html", to_html(markdown, title))
+        folder.write_manifest(**manifest)
+    return folder.final
 
 
 def _load(name: str, **overrides: int | None) -> Scenario:

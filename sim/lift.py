@@ -250,7 +250,7 @@ def lift_findings(study: LiftStudy) -> list[str]:
     )
     parts = [f"{label} {_money(s.sources[name])}" for name, label in SOURCES.items()]
     parts.append(f"exit fees {_money(s.sources['exit_fees'])}")
-    parts.append(f"acquisition spend {_money(s.sources['cost_acquisition'])} (a cost)")
+    parts.append(f"less the change in acquisition spend, {_money(s.sources['cost_acquisition'])}")
     lines.append("Per month, the change splits into: " + "; ".join(parts) + ". Price premium: none realised, since every "
                  "customer pays the firm's one price (loyal customers' tolerance of price shows as retention instead).")
     if s.lever_cost is not None:
