@@ -371,7 +371,11 @@ class Firm(_Parameters):
         return self
 
 
-ADJUSTABLE_LEVERS = tuple(name for name, field in Firm.model_fields.items() if field.annotation is float)
+# Levers an event may change: every number a firm sets, but its starting image (image then evolves
+# with brand investment, which is the lever to change).
+ADJUSTABLE_LEVERS = tuple(
+    name for name, field in Firm.model_fields.items() if field.annotation is float and name != "image"
+)
 
 
 class Event(_Parameters):
