@@ -26,6 +26,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+CORES = os.cpu_count() or 1
 Replications = Annotated[Optional[int], typer.Option("--replications", "-r", min=1, help="Replications (default: the scenario's).")]
 Seed = Annotated[Optional[int], typer.Option("--seed", min=0, help="Seed of the first replication (default: the scenario's).")]
 Customers = Annotated[Optional[int], typer.Option("--customers", min=1, help="Override the number of customers.")]
@@ -64,7 +65,7 @@ def run(
     seed: Seed = None,
     customers: Customers = None,
     periods: Periods = None,
-    workers: Workers = os.cpu_count() or 1,
+    workers: Workers = CORES,
     out: Out = Path("results"),
 ) -> None:
     """Run all replications of a scenario, write results, print a summary table."""
@@ -95,7 +96,7 @@ def compare(
     seed: Seed = None,
     customers: Customers = None,
     periods: Periods = None,
-    workers: Workers = os.cpu_count() or 1,
+    workers: Workers = CORES,
     out: Out = Path("results"),
 ) -> None:
     """Run scenarios on the same seeds and compare churn, share and profit, with intervals."""
@@ -143,7 +144,7 @@ def lift(
     seed: Seed = None,
     customers: Customers = None,
     periods: Periods = None,
-    workers: Workers = os.cpu_count() or 1,
+    workers: Workers = CORES,
     out: Out = Path("results"),
 ) -> None:
     """What is a gain in retention worth? Raise one firm's retention and measure the profit."""

@@ -26,10 +26,11 @@ class EventSchedule:
     def apply(self, period: int, firms: list[Firm]) -> list[str]:
         """Apply what is due at ``period``; return a line per change, for logs and reports."""
         done = []
-        for when, firm, lever, value in [r for r in self._reverts if r[0] == period]:
+        due = [r for r in self._reverts if r[0] == period]
+        self._reverts = [r for r in self._reverts if r[0] != period]
+        for _, firm, lever, value in due:
             setattr(firm.levers, lever, value)
             done.append(f"month {period}: {firm.name} {lever} back to {value:g}")
-        self._reverts = [r for r in self._reverts if r[0] != period]
         for event in self.events:
             if event.month != period:
                 continue

@@ -121,8 +121,16 @@ def run_one(
 
 
 def _process_context() -> multiprocessing.context.BaseContext:
-    """Fork where the platform has it: workers need no re-import of the caller's script or notebook.
+    """Start workers from a fork server that has already imported the package.
 
-    Chosen explicitly because importing Mesa sets the global start method to spawn.
+    Forking the caller itself is unsafe once it runs threads (NumPy's BLAS
+    starts some), and plain spawning re-imports everything for every pool. A
+    script that runs replications in several processes needs the usual
+    ``if __name__ == "__main__":`` guard. Chosen explicitly because importing
+    Mesa sets the global start method to spawn.
     """
-    return multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["sim.replications"])
+    return context
