@@ -83,7 +83,7 @@ def test_bad_toml_is_reported_with_its_line(tmp_path):
 
 
 def test_a_missing_file_suggests_a_shipped_scenario():
-    assert error_of("basline") .startswith("basline: no such file; did you mean 'baseline'?")
+    assert error_of("basline").startswith("basline: no such file; did you mean 'baseline'?")
 
 
 def test_a_missing_parent_is_reported(tmp_path):
