@@ -81,9 +81,8 @@ def firm_metrics(customers: Customers, market: MarketState, scenario: Scenario, 
     tier = value.tier(tenure, silver_after=market.silver_after[served_firm], gold_after=market.gold_after[served_firm])
     members = np.bincount(served_firm * 3 + tier, minlength=size * 3).reshape(size, 3)[:n_firms]
     perks = market.silver_perk[:n_firms] * members[:, 1] + market.gold_perk[:n_firms] * members[:, 2]
-    serving = np.where(
-        is_served, accounting.serving_cost_multiplier(tenure, floor=m.serving_cost_floor, months=m.serving_cost_months), 0.0
-    )
+    # Customers served by no one land in the outside option's bin, which every sum drops.
+    serving = accounting.serving_cost_multiplier(tenure, floor=m.serving_cost_floor, months=m.serving_cost_months)
     levers = {name: getattr(market, name)[:n_firms] for name in (
         "unit_cost", "serving_cost", "care_spend", "brand_investment", "recovery_cost", "acquisition_spend")}
 

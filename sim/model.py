@@ -98,13 +98,13 @@ class LoyaltyModel(mesa.Model):
         previous = np.array([f.previous_price for f in self.firms] + [0.0])
         previous_fee = np.array([f.previous_exit_fee for f in self.firms] + [0.0])
         m = self.spec.market
-        care = care_effect(lever("care_spend"), effect=m.care_effect, scale=m.care_scale)
-        care[-1] = 0.0
+        quality = lever("quality")
+        care = care_effect(lever("care_spend"), effect=m.care_effect, scale=m.care_scale)  # 0 for the outside option
         return MarketState(
             n_firms=len(self.firms),
             price=price,
-            quality=lever("quality"),
-            delivered_quality=lever("quality") + care,
+            quality=quality,
+            delivered_quality=quality + care,
             failure_rate=lever("failure_rate"),
             failure_severity=lever("failure_severity"),
             image=np.array([f.image for f in self.firms] + [0.0]),

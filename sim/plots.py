@@ -229,7 +229,7 @@ def market_share_figure(results: pd.DataFrame, colours: dict[str, str]) -> Figur
     ax.set_ylabel("market share (% of served customers)")
     ax.set_ylim(bottom=0)
     format_month_axis(ax, results)
-    return finish(figure, "Market share by firm", line_note(results), legend_title="firm")
+    return finish(figure, "Market share by firm", figure_note(results, LINES), legend_title="firm")
 
 
 def churn_retention_figure(results: pd.DataFrame, colours: dict[str, str]) -> Figure:
@@ -244,7 +244,7 @@ def churn_retention_figure(results: pd.DataFrame, colours: dict[str, str]) -> Fi
     retention.set_ylabel("retention (% of customers kept per year)")
     for ax in (churn, retention):
         format_month_axis(ax, results)
-    note = line_note(results) + " Retention = (1 - churn)^12."
+    note = figure_note(results, LINES) + " Retention = (1 - churn)^12."
     return finish(figure, "Customers lost and kept, by firm", note, legend_title="firm")
 
 
@@ -260,7 +260,7 @@ def profit_figure(results: pd.DataFrame, colours: dict[str, str]) -> Figure:
     for ax in (monthly, cumulative):
         format_month_axis(ax, results)
         format_money_axis(ax)
-    return finish(figure, "Profit by firm", line_note(results), legend_title="firm")
+    return finish(figure, "Profit by firm", figure_note(results, LINES), legend_title="firm")
 
 
 def loyalty_segments_figure(results: pd.DataFrame) -> Figure:
@@ -283,7 +283,7 @@ def loyalty_segments_figure(results: pd.DataFrame) -> Figure:
         format_month_axis(ax, results)
     label_y(figure, axes, "% of the firm's customers")
     title = "What holds each firm's customers (loyalty segments)"
-    return finish(figure, title, segment_note(results), legend_title="loyalty", top_down=True)
+    return finish(figure, title, figure_note(results, SEGMENT_SHARES), legend_title="loyalty", top_down=True)
 
 
 # --- figures comparing scenarios --------------------------------------------------------------------------------
@@ -307,7 +307,7 @@ def comparison_figure(
     if not money:
         for ax in axes:  # after every panel is drawn: shared limits must hold every firm's lines
             ax.set_ylim(bottom=0)
-    return finish(figure, title, line_note(results, compared=True), legend_title="scenario")
+    return finish(figure, title, figure_note(results, LINES, compared=True), legend_title="scenario")
 
 
 def summary_figure(results: pd.DataFrame, colours: dict[str, str]) -> Figure:
@@ -328,7 +328,7 @@ def summary_figure(results: pd.DataFrame, colours: dict[str, str]) -> Figure:
     start = steady_state_start(results)
     period = f"months {start + 1}-{results['month'].max()}" if start else "all months"
     title = f"Steady state by firm and scenario (mean over {period})"
-    return finish(figure, title, bar_note(results), legend_title="scenario", legend_below=True)
+    return finish(figure, title, figure_note(results, BARS, compared=True), legend_title="scenario", legend_below=True)
 
 
 # --- drawing ----------------------------------------------------------------------------------------------------
@@ -500,8 +500,13 @@ def legend_entries(figure: Figure) -> tuple[list, list[str]]:
     return list(entries.values()), list(entries.keys())
 
 
-def line_note(results: pd.DataFrame, compared: bool = False) -> str:
-    """What the lines show: the scenario (or common random numbers), the replications, the band."""
+LINES = "Lines: mean of {n} replications; shaded: 95% interval."
+SEGMENT_SHARES = "Shares of the mean segment counts over {n} replications."
+BARS = "Bars: mean of {n} replications; whiskers: 95% interval."
+
+
+def figure_note(results: pd.DataFrame, shows: str, compared: bool = False) -> str:
+    """A figure's footnote: the scenario (or common random numbers) and what ``shows`` over ``{n}`` replications."""
     seeds = replication_count(results)
     if compared:
         where = "Same customers and random numbers in every scenario."
@@ -509,25 +514,7 @@ def line_note(results: pd.DataFrame, compared: bool = False) -> str:
         where = f"Scenario {', '.join(map(str, pd.unique(results['scenario'])))}."
     if seeds <= 1:
         return f"{where} One replication."
-    return f"{where} Lines: mean of {seeds} replications; shaded: 95% interval."
-
-
-def segment_note(results: pd.DataFrame) -> str:
-    """What the stacked areas show: shares of the mean counts over replications."""
-    seeds = replication_count(results)
-    where = f"Scenario {', '.join(map(str, pd.unique(results['scenario'])))}."
-    if seeds <= 1:
-        return f"{where} One replication."
-    return f"{where} Shares of the mean segment counts over {seeds} replications."
-
-
-def bar_note(results: pd.DataFrame) -> str:
-    """What the bars show: means over replications with 95% error bars."""
-    seeds = replication_count(results)
-    where = "Same customers and random numbers in every scenario."
-    if seeds <= 1:
-        return f"{where} One replication."
-    return f"{where} Bars: mean of {seeds} replications; whiskers: 95% interval."
+    return f"{where} {shows.format(n=seeds)}"
 
 
 def replication_count(results: pd.DataFrame) -> int:

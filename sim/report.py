@@ -28,7 +28,7 @@ CAPTIONS = {
     "compare_summary.png": "Steady-state churn, share and profit per firm and scenario, with 95% intervals across replications.",
 }
 
-LEVERS = {
+LEVER_COLUMNS = {
     "price": "price", "quality": "quality", "failure_rate": "failure rate", "exit_fee": "exit fee",
     "contract_months": "contract", "points_rate": "points", "recovery_rate": "recovery", "care_spend": "care",
     "acquisition_spend": "acquisition", "brand_investment": "brand",
@@ -149,7 +149,7 @@ def _setup_line(scenario: Scenario, seeds: list[int]) -> str:
 
 
 def _levers_table(scenario: Scenario) -> str:
-    rows = [{"firm": f.name, **{label: getattr(f, name) for name, label in LEVERS.items()}} for f in scenario.firms]
+    rows = [{"firm": f.name, **{label: getattr(f, name) for name, label in LEVER_COLUMNS.items()}} for f in scenario.firms]
     return _markdown_table(pd.DataFrame(rows))
 
 

@@ -46,6 +46,9 @@ def test_events_are_added_to_the_parents_and_applied_at_their_month(tmp_path):
     scenario = load_scenario(path)
     df = LoyaltyModel(scenario, seed=1).run().results().set_index(["period", "firm"])
     assert df.loc[(1, "B"), "price"] == 27.0 and df.loc[(2, "B"), "price"] == pytest.approx(27.0 * 0.85)
+    model_log = LoyaltyModel(scenario, seed=1).run().event_log
+    assert model_log[0] == "month 2: B price 27 -> 22.95"
+    assert sum("back to 0.02" in line for line in model_log) == 3  # the outage ends for every firm
     failures = df.failures.groupby("period").sum()
     assert failures.loc[3:4].min() > 5 * max(failures.loc[0:2].max(), 1)  # the outage
     assert failures.loc[5] < failures.loc[3:4].min() / 5  # and its end
