@@ -6,8 +6,11 @@
 """
 
 from .agents import Customer, Firm
-from .model import LoyaltyModel, package_version
+from .model import LoyaltyModel, Strategy, package_version
+from .parameters import Event, Market, Population, Scenario
 from .parameters import Firm as FirmLevers
-from .parameters import Market, Population, Scenario
 
-__all__ = ["Customer", "Firm", "FirmLevers", "LoyaltyModel", "Market", "Population", "Scenario", "package_version"]
+__all__ = [
+    "Customer", "Event", "Firm", "FirmLevers", "LoyaltyModel", "Market", "Population", "Scenario", "Strategy",
+    "package_version",
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 
 import mesa
@@ -18,6 +19,11 @@ from .period import live_one_period
 from .population import MarketState, blocks, create_customers, draw_period
 from .satisfaction import care_effect
 
+Strategy = Callable[[Firm, "LoyaltyModel"], None]
+"""A firm's strategy: called as ``strategy(firm, model)`` at the start of every
+month, after scheduled events and before customers act; it may change
+``firm.levers`` (price, quality, ...) from what it sees in ``model``."""
+
 
 def package_version() -> str:
     """Installed version of loyalty-sim (``"unknown"`` when run from a bare tree)."""
@@ -25,6 +31,10 @@ def package_version() -> str:
         return version("loyalty-sim")
     except PackageNotFoundError:
         return "unknown"
+
+
+def _shown(value: object) -> str:
+    return f"{value:g}" if isinstance(value, (int, float)) else repr(value)
 
 
 class LoyaltyModel(mesa.Model):
@@ -44,6 +54,10 @@ class LoyaltyModel(mesa.Model):
         vectorised: advance all customers at once (default), or call
             ``Customer.step`` on each agent in random order (same results,
             much slower; what a class sees on screen).
+        strategies: firm name -> ``Strategy``; each is called for its firm
+            at the start of every month, and what it changes is logged in
+            ``event_log``. A strategy must draw any randomness it needs
+            from ``model.rng`` for runs to stay reproducible.
 
     Example:
         >>> model = LoyaltyModel(Scenario(), seed=1)
@@ -51,7 +65,14 @@ class LoyaltyModel(mesa.Model):
         >>> model.results().groupby("firm").churn_rate.mean()  # doctest: +SKIP
     """
 
-    def __init__(self, scenario: Scenario | None = None, *, seed: int = 0, vectorised: bool = True) -> None:
+    def __init__(
+        self,
+        scenario: Scenario | None = None,
+        *,
+        seed: int = 0,
+        vectorised: bool = True,
+        strategies: Mapping[str, Strategy] | None = None,
+    ) -> None:
         super().__init__(rng=seed)
         self.spec = scenario if scenario is not None else Scenario()
         self.seed = seed
@@ -62,6 +83,10 @@ class LoyaltyModel(mesa.Model):
         )
 
         self.firms: list[Firm] = [Firm(self, levers, k) for k, levers in enumerate(self.spec.firms)]
+        self.strategies = dict(strategies or {})
+        unknown = sorted(set(self.strategies) - {f.name for f in self.firms})
+        if unknown:
+            raise ValueError(f"strategies name unknown firm(s) {', '.join(unknown)}; firms are {', '.join(f.name for f in self.firms)}")
         self.market = self._market_state()
         self.contacts = word_of_mouth.contact_network(self.rng, self.spec.market.customers, self.spec.market.contacts)
         self.customers = create_customers(self.spec, self.market, self.rng)
@@ -86,6 +111,19 @@ class LoyaltyModel(mesa.Model):
     @property
     def n_firms(self) -> int:
         return len(self.firms)
+
+    def firm(self, name: str) -> Firm:
+        """The firm called ``name``."""
+        for firm in self.firms:
+            if firm.name == name:
+                return firm
+        raise KeyError(f"no firm {name!r}; firms are {', '.join(f.name for f in self.firms)}")
+
+    def open_firm(self, name: str) -> None:
+        """Let a firm that has not yet entered the market open this month (a competitor entering)."""
+        firm = self.firm(name)
+        if firm.levers.enters_at > self.period:
+            firm.levers.enters_at = self.period
 
     def _market_state(self) -> MarketState:
         """Gather the firms' current levers into arrays of shape (F+1,)."""
@@ -129,11 +167,14 @@ class LoyaltyModel(mesa.Model):
             acquisition_spend=lever("acquisition_spend"),
             unfair_loss=trust.unfair_price_loss(previous, price, fair_rise=p.fair_price_rise, penalty=p.unfair_price_loss),
             terms_changed=(price > previous) | (lever("exit_fee") < previous_fee),
+            open=np.array([f.levers.enters_at <= self.period for f in self.firms] + [True]),
         )
 
     def step(self) -> None:
         """One period of the market."""
         self.event_log += self.schedule.apply(self.period, self.firms)
+        self.event_log += [f"month {self.period}: {f.name} enters the market" for f in self.firms if f.levers.enters_at == self.period > 0]
+        self._apply_strategies()
         self.market = self._market_state()
         self.draws = draw_period(self.rng, len(self.customers))
         p = self.spec.population
@@ -152,6 +193,20 @@ class LoyaltyModel(mesa.Model):
         for firm in self.firms:
             firm.step()
         self.period += 1
+
+    def _apply_strategies(self) -> None:
+        for firm in self.firms:
+            strategy = self.strategies.get(firm.name)
+            if strategy is None:
+                continue
+            before = firm.levers.model_dump()
+            strategy(firm, self)
+            after = firm.levers.model_dump()
+            label = getattr(strategy, "__name__", type(strategy).__name__)
+            self.event_log += [
+                f"month {self.period}: {firm.name} {lever} {_shown(before[lever])} -> {_shown(after[lever])} (strategy {label})"
+                for lever in before if after[lever] != before[lever]
+            ]
 
     def run(self, periods: int | None = None) -> LoyaltyModel:
         """Run ``periods`` periods (default: the scenario's horizon); returns the model."""

@@ -358,6 +358,11 @@ class Firm(_Parameters):
         description="Share of would-be leavers the firm keeps (a save desk, or any direct cut in its defection "
         "hazard), whatever made them leave. Assumption: none by default; the retention-lift study turns it.",
     )
+    enters_at: int = Field(
+        0, ge=0, le=100_000,
+        description="Month (0-based) the firm opens for business; before it no customer can choose it. "
+        "0: in the market from the start.",
+    )
     defection_hazard: float = Field(
         0.002, ge=0, le=1,
         description="Probability per period that a customer leaves for reasons outside the market (moves, dies). "

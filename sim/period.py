@@ -181,6 +181,7 @@ def option_utilities(
         w_quality=w_quality, w_price=w_price, w_image=w_image,
     )
     utility += p.trust_weight * trust_now
+    utility[~market.open] = -np.inf  # firms not yet in the market; a customer's own firm is always open
 
     own_trust = trust_now[firm, me]
     perk = value.tier_perk(

@@ -112,6 +112,7 @@ class MarketState:
     acquisition_spend: np.ndarray
     unfair_loss: np.ndarray
     terms_changed: np.ndarray
+    open: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,7 @@ def create_customers(scenario: Scenario, market: MarketState, rng: np.random.Gen
         + p.trust_weight * p.trust_prior
     )
     utility[n_firms] = scenario.market.outside_value
+    utility[~market.open] = -np.inf
     firm = logit_choice(utility, rng.random(n)).astype(np.int16)
     served = firm < n_firms
 

@@ -9,7 +9,7 @@ mean paired difference is then much narrower than on two independent means.
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
@@ -18,7 +18,7 @@ import pandas as pd
 from scipy import stats
 from tqdm.auto import tqdm
 
-from .model import LoyaltyModel
+from .model import LoyaltyModel, Strategy
 from .parameters import Scenario
 
 
@@ -68,6 +68,7 @@ def run_replications(
     *,
     periods: int | None = None,
     intervene: Callable[[LoyaltyModel], None] | None = None,
+    strategies: Mapping[str, Strategy] | None = None,
     workers: int = 1,
     progress: bool = False,
 ) -> pd.DataFrame:
@@ -81,6 +82,9 @@ def run_replications(
         intervene: called with the model before every step, to change levers
             mid-run (e.g. ``lambda m: ... if m.period == 36``); only with
             ``workers=1``, as it runs in this process.
+        strategies: firm name -> strategy, as for ``LoyaltyModel``. With
+            ``workers > 1`` they must be importable by the worker processes
+            (defined in a module, not in a notebook cell).
         workers: processes to run replications in; each replication gives the
             same numbers whichever process runs it.
         progress: show a progress bar (on standard error).
@@ -93,11 +97,11 @@ def run_replications(
     with bar:
         if workers <= 1 or len(seeds) <= 1:
             for seed in seeds:
-                frames.append(run_one(scenario, seed, periods, intervene))
+                frames.append(run_one(scenario, seed, periods, intervene, strategies))
                 bar.update()
         else:
             with ProcessPoolExecutor(max_workers=min(workers, len(seeds)), mp_context=_process_context()) as pool:
-                futures = [pool.submit(run_one, scenario, seed, periods) for seed in seeds]
+                futures = [pool.submit(run_one, scenario, seed, periods, None, strategies) for seed in seeds]
                 for future in as_completed(futures):
                     frames.append(future.result())
                     bar.update()
@@ -109,10 +113,14 @@ def run_replications(
 
 
 def run_one(
-    scenario: Scenario, seed: int, periods: int | None = None, intervene: Callable[[LoyaltyModel], None] | None = None
+    scenario: Scenario,
+    seed: int,
+    periods: int | None = None,
+    intervene: Callable[[LoyaltyModel], None] | None = None,
+    strategies: Mapping[str, Strategy] | None = None,
 ) -> pd.DataFrame:
     """One replication: build the model with ``seed``, run it, return its tidy results."""
-    model = LoyaltyModel(scenario, seed=seed)
+    model = LoyaltyModel(scenario, seed=seed, strategies=strategies)
     for _ in range(scenario.market.periods if periods is None else periods):
         if intervene is not None:
             intervene(model)

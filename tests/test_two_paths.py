@@ -17,6 +17,12 @@ def barrier_heavy_market():
     return with_firm(scenario, 1, failure_rate=0.2, recovery_rate=0.9)
 
 
+def market_with_an_entrant():
+    scenario = small_market(300, 12)
+    late = scenario.firms[2].model_copy(update={"name": "D", "enters_at": 5, "price": 24.0})
+    return scenario.model_copy(update={"firms": [*scenario.firms, late]})
+
+
 def raise_b_price(model):
     if model.period == 6:
         model.firms[1].levers.price = 36.0
@@ -24,8 +30,8 @@ def raise_b_price(model):
 
 @pytest.mark.parametrize(
     ("scenario", "intervene"),
-    [(small_market(300, 18), None), (barrier_heavy_market(), raise_b_price)],
-    ids=["baseline", "barriers-failures-price-rise"],
+    [(small_market(300, 18), None), (barrier_heavy_market(), raise_b_price), (market_with_an_entrant(), None)],
+    ids=["baseline", "barriers-failures-price-rise", "a-firm-enters"],
 )
 def test_per_agent_and_vectorised_paths_give_identical_runs(scenario, intervene):
     runs = []
