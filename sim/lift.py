@@ -25,6 +25,8 @@ import pandas as pd
 
 from . import accounting
 from .parameters import Firm, Scenario
+from tqdm.auto import tqdm
+
 from .replications import Interval, mean_interval, paired_difference, run_replications
 from .summary import per_replication, steady_state_start
 
@@ -135,42 +137,49 @@ def retention_lift(
         firms[index] = firms[index].model_copy(update={lever: value})
         return scenario.model_copy(update={"firms": firms, "name": f"{scenario.name}+lift"})
 
+    # One bar over the whole search: two arms to start with, one more per bisection step.
+    bar = tqdm(total=2 * len(seeds), desc=f"lift {firm} via {via}", unit="run", disable=not progress, leave=False)
+
     def run(candidate: Scenario) -> tuple[pd.DataFrame, pd.DataFrame]:
-        results = run_replications(candidate, seeds, workers=workers, progress=progress)
+        results = run_replications(candidate, seeds, workers=workers, progress=bar)
         table = per_replication(results)
         return results, table[table.firm == firm].set_index("seed")
 
-    baseline, base = run(scenario)
-    start = float(base.annual_retention_pct.mean())
-    if relative is not None:
-        target = start * (1.0 + relative)
-    else:
-        target = start + (5.0 if points is None else points)
-    if not 0.0 < target < 100.0:
-        raise LiftError(f"{firm}'s annual retention is {start:.1f}%: a target of {target:.1f}% is not possible")
-
-    search: list[tuple[float, float]] = []
-    low, high = before, max(before, highest(scenario.firms[index]))
-    lifted, lift = run(with_lever(high))
-    search.append((high, float(lift.annual_retention_pct.mean())))
-    if search[-1][1] < target - tolerance:
-        raise LiftError(
-            f"{firm}'s retention cannot reach {target:.1f}% through {lever}: at {lever} = {high:g} it is "
-            f"{search[-1][1]:.1f}% (from {start:.1f}%)"
-        )
-    value = high
-    for _ in range(max_steps):
-        if abs(search[-1][1] - target) <= tolerance:
-            break
-        value = (low + high) / 2
-        lifted, lift = run(with_lever(value))
-        achieved = float(lift.annual_retention_pct.mean())
-        search.append((value, achieved))
-        if achieved < target:
-            low = value
+    try:
+        baseline, base = run(scenario)
+        start = float(base.annual_retention_pct.mean())
+        if relative is not None:
+            target = start * (1.0 + relative)
         else:
-            high = value
+            target = start + (5.0 if points is None else points)
+        if not 0.0 < target < 100.0:
+            raise LiftError(f"{firm}'s annual retention is {start:.1f}%: a target of {target:.1f}% is not possible")
 
+        search: list[tuple[float, float]] = []
+        low, high = before, max(before, highest(scenario.firms[index]))
+        lifted, lift = run(with_lever(high))
+        search.append((high, float(lift.annual_retention_pct.mean())))
+        if search[-1][1] < target - tolerance:
+            raise LiftError(
+                f"{firm}'s retention cannot reach {target:.1f}% through {lever}: at {lever} = {high:g} it is "
+                f"{search[-1][1]:.1f}% (from {start:.1f}%)"
+            )
+        value = high
+        for _ in range(max_steps):
+            if abs(search[-1][1] - target) <= tolerance:
+                break
+            value = (low + high) / 2
+            bar.total += len(seeds)
+            bar.set_postfix_str(f"{lever} {value:.3g}, retention {search[-1][1]:.1f}% -> target {target:.1f}%")
+            lifted, lift = run(with_lever(value))
+            achieved = float(lift.annual_retention_pct.mean())
+            search.append((value, achieved))
+            if achieved < target:
+                low = value
+            else:
+                high = value
+    finally:
+        bar.close()
     return _assess(scenario, firm, via, lever, before, value, target, seeds, baseline, lifted, base, lift, cost_column, search)
 
 

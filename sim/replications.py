@@ -8,6 +8,7 @@ mean paired difference is then much narrower than on two independent means.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -70,7 +71,7 @@ def run_replications(
     intervene: Callable[[LoyaltyModel], None] | None = None,
     strategies: Mapping[str, Strategy] | None = None,
     workers: int = 1,
-    progress: bool = False,
+    progress: bool | tqdm = False,
 ) -> pd.DataFrame:
     """Run ``scenario`` once per seed and stack the tidy results, sorted by seed.
 
@@ -87,14 +88,18 @@ def run_replications(
             (defined in a module, not in a notebook cell).
         workers: processes to run replications in; each replication gives the
             same numbers whichever process runs it.
-        progress: show a progress bar (on standard error).
+        progress: show a progress bar (on standard error); or a ``tqdm`` bar
+            of the caller's, advanced by one per replication and left open.
     """
     seeds = list(seeds)
     if intervene is not None and workers > 1:
         raise ValueError("intervene runs in this process: use workers=1, or put the change in the scenario's events")
-    bar = tqdm(total=len(seeds), desc=scenario.name, unit="run", disable=not progress, leave=False)
+    if isinstance(progress, tqdm):
+        bar, owned = progress, False  # a bar the caller keeps across several calls
+    else:
+        bar, owned = tqdm(total=len(seeds), desc=scenario.name, unit="run", disable=not progress, leave=False), True
     frames = []
-    with bar:
+    with bar if owned else contextlib.nullcontext():
         if workers <= 1 or len(seeds) <= 1:
             for seed in seeds:
                 frames.append(run_one(scenario, seed, periods, intervene, strategies))
