@@ -10,15 +10,16 @@ moves a 50/50 choice to about 73/27.
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 MAX_FIRMS = 100
 
 
 class _Parameters(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class Market(_Parameters):
@@ -273,7 +274,7 @@ class Population(_Parameters):
         "the levels are an assumption.",
     )
     initial_tenure: float = Field(
-        24.0, ge=0,
+        24.0, ge=0, le=1200,
         description="Mean tenure, in periods, of customers already served when a run starts (geometric). "
         "Assumption: a mature market.",
     )
@@ -337,8 +338,8 @@ class Firm(_Parameters):
         "Source: Burnham, Frels & Mahajan (2003): forfeited points are a financial switching cost.",
     )
     points_cap: float = Field(100.0, ge=0, description="Most points a customer can hold (they are redeemed beyond it). Assumption.")
-    silver_after: int = Field(12, ge=0, description="Tenure, in periods, that earns the silver tier. Assumption.")
-    gold_after: int = Field(36, ge=0, description="Tenure, in periods, that earns the gold tier. Assumption.")
+    silver_after: int = Field(12, ge=0, le=100_000, description="Tenure, in periods, that earns the silver tier. Assumption.")
+    gold_after: int = Field(36, ge=0, le=100_000, description="Tenure, in periods, that earns the gold tier. Assumption.")
     silver_perk: float = Field(
         0.0, ge=0, description="Value of silver-tier perks per period, lost on leaving. "
         "Source: membership tiers as financial switching costs (Burnham, Frels & Mahajan 2003)."
@@ -424,14 +425,14 @@ class Scenario(_Parameters):
 
     name: str = Field("baseline", min_length=1, description="Name recorded with every result.")
     description: str = Field("", description="The question this scenario asks, in a sentence.")
-    seed: int = Field(1, ge=0, description="Seed of the first replication; replication r uses seed + r.")
+    seed: int = Field(1, ge=0, le=2**62, description="Seed of the first replication; replication r uses seed + r.")
     replications: int = Field(
         10, ge=1, le=10_000, description="Replications run by default, each with its own seed (common across scenarios)."
     )
     market: Market = Field(default_factory=Market, description="Size, horizon and shared economics.")
     population: Population = Field(default_factory=Population, description="How customers differ and behave.")
     firms: list[Firm] = Field(
-        default_factory=_default_firms, max_length=MAX_FIRMS,
+        default_factory=_default_firms, min_length=1, max_length=MAX_FIRMS,
         description="The competing firms. Assumption: three firms that differ in price, quality and image.",
     )
     events: list[Event] = Field(default_factory=list, description="Timed changes to firms' levers.")
@@ -446,10 +447,61 @@ class Scenario(_Parameters):
                 raise ValueError(f"event at month {event.month} names firm {event.firm!r}; firms are {', '.join(names)} or 'all'")
         return self
 
+    @model_validator(mode="after")
+    def _events_keep_levers_valid(self) -> "Scenario":
+        """Replay the events on copies of the firms' levers, as ``sim.events.EventSchedule`` will.
+
+        In each month temporary changes that end are undone first, then the
+        month's events apply in order, a relative change (``by``) to the
+        lever's value at that moment. An event that would set a value its
+        lever does not allow (a quality above 1, a negative price) is refused
+        here rather than in the middle of a run.
+        """
+        events = self.events
+        firms = [firm.model_copy() for firm in self.firms]
+        months = sorted({e.month for e in events} | {e.month + e.months for e in events if e.months is not None})
+        reverts: list[tuple[int, Firm, str, float]] = []
+        for month in months:
+            for _, firm, lever, value in [r for r in reverts if r[0] == month]:
+                setattr(firm, lever, value)
+            reverts = [r for r in reverts if r[0] != month]
+            for index, event in enumerate(events):
+                if event.month != month:
+                    continue
+                for firm in firms:
+                    if event.firm not in ("all", firm.name):
+                        continue
+                    before = getattr(firm, event.lever)
+                    after = event.to if event.to is not None else before * (1.0 + event.by)
+                    problem = _lever_problem(firm, event.lever, after)
+                    if problem is not None:
+                        change = "to" if event.to is not None else "by"
+                        raise ValueError(
+                            f"events[{index}].{change} would set {firm.name}'s {event.lever} to {after:g} "
+                            f"at month {month}, but {event.lever} {problem}"
+                        )
+                    setattr(firm, event.lever, after)
+                    if event.months is not None:
+                        reverts.append((month + event.months, firm, event.lever, before))
+        return self
+
     @property
     def seeds(self) -> list[int]:
         """The seeds of the default replications: ``seed, seed + 1, ...``."""
         return [self.seed + r for r in range(self.replications)]
+
+
+def _lever_problem(firm: Firm, lever: str, value: float) -> str | None:
+    """Why ``lever`` of ``firm`` cannot take ``value`` (``"must be <= 1"``), or None when it can."""
+    if not math.isfinite(value):
+        return "must be a finite number"
+    try:
+        Firm.model_validate({**firm.model_dump(), lever: value})
+    except ValidationError as error:
+        problem = error.errors()[0]
+        return problem["msg"].replace("Input should be", "must be").replace("less than or equal to", "<=").replace(
+            "greater than or equal to", ">=")
+    return None
 
 
 def parameter_table(group: type[BaseModel]) -> str:

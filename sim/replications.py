@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import multiprocessing.forkserver
+import signal
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -105,7 +108,9 @@ def run_replications(
                 frames.append(run_one(scenario, seed, periods, intervene, strategies))
                 bar.update()
         else:
-            with ProcessPoolExecutor(max_workers=min(workers, len(seeds)), mp_context=_process_context()) as pool:
+            with ProcessPoolExecutor(
+                max_workers=min(workers, len(seeds)), mp_context=_process_context(), initializer=_quiet_on_ctrl_c
+            ) as pool:
                 futures = [pool.submit(run_one, scenario, seed, periods, None, strategies) for seed in seeds]
                 for future in as_completed(futures):
                     frames.append(future.result())
@@ -146,4 +151,17 @@ def _process_context() -> multiprocessing.context.BaseContext:
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["sim.replications"])
+    if threading.current_thread() is threading.main_thread():
+        # Start the server deaf to Ctrl-C, so that an interrupt while it is still
+        # importing the package does not print its traceback; the run stops anyway.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            multiprocessing.forkserver.ensure_running()
+        finally:
+            signal.signal(signal.SIGINT, previous)
     return context
+
+
+def _quiet_on_ctrl_c() -> None:
+    """In a worker: die on Ctrl-C without a traceback; the main process reports the interrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

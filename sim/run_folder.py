@@ -1,6 +1,6 @@
 """Results folders that appear whole or not at all.
 
-A run writes into a hidden ``.NAME.partial-PID`` folder beside its final
+A run writes into a hidden ``.NAME.partial-PID-XXXX`` folder beside its final
 place and renames it to ``NAME`` only when everything is written; an error or
 an interruption removes the partial folder. A folder left behind by a process
 that was killed outright is cleaned up by the next run.
@@ -8,12 +8,14 @@ that was killed outright is cleaned up by the next run.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import platform
 import shutil
 import signal
 import sys
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
@@ -35,23 +37,24 @@ class RunFolder:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         name = f"{_safe(label)}-{stamp}"
         self.final = self.root / name
-        suffix = 1
-        while self.final.exists():
-            suffix += 1
-            self.final = self.root / f"{name}-{suffix}"
-        self.path = self.root / f".{self.final.name}.partial-{os.getpid()}"
+        self.path = self.root / f".{name}.partial-{os.getpid()}"
 
     def __enter__(self) -> RunFolder:
         self.root.mkdir(parents=True, exist_ok=True)
         remove_abandoned(self.root)
-        self.path.mkdir()
+        # A unique partial folder, even for two runs of one process in the same second.
+        self.path = Path(tempfile.mkdtemp(prefix=f".{self.final.name}.partial-{os.getpid()}-", dir=self.root))
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
-        if kind is None:
-            os.rename(self.path, self.final)
-        else:
+        if kind is not None:
             shutil.rmtree(self.path, ignore_errors=True)
+            return
+        try:
+            self.final = _rename_to_free_name(self.path, self.final)
+        except BaseException:
+            shutil.rmtree(self.path, ignore_errors=True)
+            raise
 
     def write_text(self, name: str, text: str) -> Path:
         """Write a text file into the folder."""
@@ -89,7 +92,7 @@ class RunFolder:
 def remove_abandoned(root: Path) -> None:
     """Delete partial folders whose writing process no longer exists."""
     for partial in root.glob(".*.partial-*"):
-        pid = partial.name.rsplit("-", 1)[-1]
+        pid = partial.name.rsplit(".partial-", 1)[-1].split("-", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(partial, ignore_errors=True)
 
@@ -101,6 +104,20 @@ def exit_cleanly_on_sigterm() -> None:
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
+
+
+def _rename_to_free_name(source: Path, target: Path) -> Path:
+    """Rename ``source`` to ``target``, or ``target-2``, ``target-3``, ... when another run took the name first."""
+    base, suffix = target, 1
+    while True:
+        try:
+            os.rename(source, target)
+            return target
+        except OSError as error:
+            if error.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+        suffix += 1
+        target = base.with_name(f"{base.name}-{suffix}")
 
 
 def _alive(pid: int) -> bool:

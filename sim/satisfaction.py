@@ -52,7 +52,8 @@ def satisfaction(experience, expectation, *, slope, offset):
     On the 5-point scale of surveys, level = 1 + 4 s.
     """
     z = offset + slope * (np.asarray(experience) - expectation)
-    return 1.0 / (1.0 + np.exp(-z))
+    with np.errstate(over="ignore"):  # exp(-z) overflowing to inf gives the right limit, 0
+        return 1.0 / (1.0 + np.exp(-z))
 
 
 def adapt_expectation(expectation, experience, *, rate):

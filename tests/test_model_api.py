@@ -98,9 +98,9 @@ def test_an_invalid_lever_is_refused_with_the_field_named():
         Market(custmers=10)
 
 
-def test_a_market_with_no_firms_runs_with_everyone_outside():
-    df = LoyaltyModel(Scenario(market=Market(customers=20, periods=2), firms=[]), seed=1).run().results()
-    assert df.empty
+def test_a_market_with_no_firms_is_refused():
+    with pytest.raises(pydantic.ValidationError, match="firms"):
+        Scenario(market=Market(customers=20, periods=2), firms=[])
 
 
 def test_a_single_customer_market_runs_on_both_paths():
