@@ -227,10 +227,23 @@ class Population(_Parameters):
         12.0, gt=0, description="Months over which a relational bond grows to its full size (time constant). Assumption."
     )
     review_probability: float = Field(
-        0.03, ge=0, le=1,
-        description="Probability per period that a customer reconsiders its choice unprompted. "
+        0.035, ge=0, le=1,
+        description="Mean probability per period that a customer reconsiders its choice unprompted. "
         "Assumption: with the prompted probability and talk rates, calibrated so the baseline loses "
         "about 15-20% of customers a year, as most businesses do (Reichheld & Sasser 1990).",
+    )
+    review_concentration: float = Field(
+        5.0, ge=0,
+        description="How alike customers are in that habit: each customer's own unprompted review probability "
+        "is Beta-distributed with the mean above and this concentration (smaller: a few restless shoppers and "
+        "many who rarely look; 0: everyone alike). Source: heterogeneity in churn propensity, which makes a "
+        "cohort's churn fall with tenure as the restless leave first (Fader & Hardie's sorting); the level is an assumption.",
+    )
+    delighted_review_factor: float = Field(
+        0.0, ge=0, le=1,
+        description="Share of its unprompted review probability that a totally satisfied customer keeps "
+        "(0: the delighted do not shop around unless something prompts them). "
+        "Source: Jones & Sasser (1995), only the completely satisfied are reliably loyal; the level is an assumption.",
     )
     prompted_review_probability: float = Field(
         0.2, ge=0, le=1,

@@ -87,15 +87,18 @@ def live_one_period(
     # 6. Choice: some leave the market for outside reasons; the rest
     #    reconsider now and then, or when something prompts them (dissatisfaction,
     #    a warning, a rival recommended, a price rise or a fall in the exit fee).
-    #    A firm with a save rate keeps that share of would-be leavers.
+    #    A firm with a save rate keeps that share of would-be leavers. Each
+    #    customer has its own habit of reconsidering; the delighted keep only
+    #    a share of it (Jones & Sasser: only the completely satisfied stay).
     volume = np.where(served, volume_bought(scenario, customers.segment[rows], tenure), 0.0)
     points = customers.points[rows]
     warned_about_mine = heard_bad[firm, me] > 0
     tempted = (heard_good[:outside] > 0).sum(axis=0) > (heard_good[firm, me] > 0)
     prompted = (served & ((satisfied < p.dissatisfied) | unrecovered | warned_about_mine | market.terms_changed[firm])) | tempted
     forced_out = served & (draws.hazard[rows] < market.defection_hazard[firm])
+    habit = customers.review_propensity[rows] * np.where(served & (satisfied >= p.very_satisfied), p.delighted_review_factor, 1.0)
     reconsiders = ~forced_out & reviews(
-        prompted, draws.review[rows], base=p.review_probability, prompted_probability=p.prompted_review_probability
+        prompted, draws.review[rows], base=habit, prompted_probability=p.prompted_review_probability
     )
     choice = np.where(forced_out, outside, firm)
     who = np.flatnonzero(reconsiders)

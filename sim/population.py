@@ -24,7 +24,8 @@ class Customers:
     """State of all customers. Arrays have shape (customers,) unless noted.
 
     Traits (fixed): ``w_price``, ``w_quality``, ``w_image``, ``effort``,
-    ``complaint_propensity``, ``segment`` (0 heavy, 1 medium, 2 light).
+    ``complaint_propensity``, ``segment`` (0 heavy, 1 medium, 2 light),
+    ``review_propensity`` (probability of reconsidering unprompted).
     State: ``firm`` (0..F-1, or F for none), ``tenure``, ``expectation``,
     ``trust`` (F+1, customers): options first, the last row (outside
     option) unused; ``points``.
@@ -44,6 +45,7 @@ class Customers:
     w_image: np.ndarray
     effort: np.ndarray
     complaint_propensity: np.ndarray
+    review_propensity: np.ndarray
     segment: np.ndarray
     firm: np.ndarray
     tenure: np.ndarray
@@ -177,11 +179,7 @@ def create_customers(scenario: Scenario, market: MarketState, rng: np.random.Gen
     w_quality = lognormal(rng, p.quality_sensitivity, p.quality_sensitivity_cv, n)
     w_image = lognormal(rng, p.image_sensitivity, p.image_sensitivity_cv, n)
     effort = lognormal(rng, p.switching_effort, p.switching_effort_cv, n)
-    mean, conc = p.complaint_propensity, p.complaint_concentration
-    if 0 < mean < 1:
-        propensity = rng.beta(mean * conc, (1 - mean) * conc, n)
-    else:
-        propensity = np.full(n, mean)
+    propensity = _beta_around(rng, p.complaint_propensity, p.complaint_concentration, n)
     segment = rng.choice(3, size=n, p=np.asarray(p.segment_shares)).astype(np.int8)
 
     utility = (
@@ -211,7 +209,8 @@ def create_customers(scenario: Scenario, market: MarketState, rng: np.random.Gen
 
     return Customers(
         w_price=w_price, w_quality=w_quality, w_image=w_image, effort=effort,
-        complaint_propensity=propensity, segment=segment,
+        complaint_propensity=propensity, segment=segment, review_propensity=_beta_around(
+            rng, p.review_probability, p.review_concentration, n),  # drawn last: earlier draws keep their streams
         firm=firm, tenure=tenure, expectation=expectation, trust=trust, points=points,
         served_firm=np.full(n, n_firms, dtype=np.int16),
         served_tenure=np.zeros(n, dtype=np.int32),
@@ -227,6 +226,14 @@ def create_customers(scenario: Scenario, market: MarketState, rng: np.random.Gen
         served_by_referral=np.zeros(n, dtype=bool),
         loyalty=np.full(n, -1, dtype=np.int8),
     )
+
+
+def _beta_around(rng: np.random.Generator, mean: float, concentration: float, size: int) -> np.ndarray:
+    """Probabilities Beta-distributed with ``mean`` and ``concentration`` (a + b); all equal to ``mean`` when
+    the mean is 0 or 1 or the concentration 0."""
+    if 0 < mean < 1 and concentration > 0:
+        return rng.beta(mean * concentration, (1 - mean) * concentration, size)
+    return np.full(size, mean)
 
 
 def volume_bought(scenario: Scenario, segment: np.ndarray, tenure: np.ndarray) -> np.ndarray:
