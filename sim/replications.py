@@ -12,6 +12,7 @@ import contextlib
 import multiprocessing
 import multiprocessing.forkserver
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -97,6 +98,11 @@ def run_replications(
     seeds = list(seeds)
     if intervene is not None and workers > 1:
         raise ValueError("intervene runs in this process: use workers=1, or put the change in the scenario's events")
+    if workers > 1 and len(seeds) > 1 and any(_defined_interactively(s) for s in (strategies or {}).values()):
+        raise ValueError(
+            "strategies run in worker processes, which cannot see a function defined in a notebook or an "
+            "interactive session: define it in an importable .py module, or use workers=1"
+        )
     if isinstance(progress, tqdm):
         bar, owned = progress, False  # a bar the caller keeps across several calls
     else:
@@ -136,6 +142,12 @@ def run_one(
             intervene(model)
         model.step()
     return model.results()
+
+
+def _defined_interactively(function: object) -> bool:
+    """Whether ``function`` lives in a ``__main__`` that worker processes cannot import (a notebook, a REPL)."""
+    module = sys.modules.get(getattr(function, "__module__", None) or "")
+    return module is not None and module.__name__ == "__main__" and not hasattr(module, "__file__")
 
 
 def _process_context() -> multiprocessing.context.BaseContext:

@@ -97,3 +97,18 @@ def test_replications_pass_strategies_to_every_run_in_any_worker():
     parallel = run_replications(price_war(6), [1, 2], strategies={"B": match_price_cuts}, workers=2)
     assert serial.equals(parallel)
     assert (serial.query("firm == 'B' and period == 5").price == 20.0).all()
+
+
+def test_a_strategy_defined_in_a_notebook_cell_is_refused_for_worker_processes(monkeypatch):
+    import types
+
+    notebook = types.ModuleType("__main__")  # an interactive __main__ has no __file__
+    monkeypatch.setitem(__import__("sys").modules, "__main__", notebook)
+
+    def in_a_cell(firm, model):
+        pass
+
+    in_a_cell.__module__ = "__main__"
+    with pytest.raises(ValueError, match="importable .py module, or use workers=1"):
+        run_replications(price_war(2), [1, 2], strategies={"B": in_a_cell}, workers=2)
+    assert len(run_replications(price_war(2), [1, 2], strategies={"B": in_a_cell}, workers=1)) == 2 * 3 * 2
