@@ -26,6 +26,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+# Commands write figures to files: never open a window (a notebook importing sim.plots keeps its own backend).
+os.environ.setdefault("MPLBACKEND", "Agg")
+
 CORES = os.cpu_count() or 1
 Replications = Annotated[Optional[int], typer.Option("--replications", "-r", min=1, help="Replications (default: the scenario's).")]
 Seed = Annotated[Optional[int], typer.Option("--seed", min=0, help="Seed of the first replication (default: the scenario's).")]
@@ -226,5 +229,11 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+# Commands that live beside their machinery register themselves on ``app``.
+from . import cli_app, cli_calibrate, cli_validate  # noqa: E402,F401
+
 if __name__ == "__main__":
-    app()
+    # Run as ``python -m sim.cli``: the command modules registered on ``sim.cli.app``, not on this copy.
+    from sim.cli import app as registered
+
+    registered()

@@ -11,7 +11,6 @@ fail these tests.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import shutil
 import subprocess
