@@ -9,8 +9,10 @@ from .agents import Customer, Firm
 from .model import LoyaltyModel, Strategy, package_version
 from .parameters import Event, Market, Population, Scenario
 from .parameters import Firm as FirmLevers
+from .sensitivity import sensitivity
+from .sweep import sweep
 
 __all__ = [
     "Customer", "Event", "Firm", "FirmLevers", "LoyaltyModel", "Market", "Population", "Scenario", "Strategy",
-    "package_version",
+    "package_version", "sensitivity", "sweep",
 ]

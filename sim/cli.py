@@ -26,9 +26,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# Commands write figures to files: never open a window (a notebook importing sim.plots keeps its own backend).
-os.environ.setdefault("MPLBACKEND", "Agg")
-
 CORES = os.cpu_count() or 1
 Replications = Annotated[Optional[int], typer.Option("--replications", "-r", min=1, help="Replications (default: the scenario's).")]
 Seed = Annotated[Optional[int], typer.Option("--seed", min=0, help="Seed of the first replication (default: the scenario's).")]
@@ -36,6 +33,15 @@ Customers = Annotated[Optional[int], typer.Option("--customers", min=1, help="Ov
 Periods = Annotated[Optional[int], typer.Option("--periods", min=1, help="Override the number of months.")]
 Workers = Annotated[int, typer.Option("--workers", "-j", min=1, help="Processes running replications (default: all cores).")]
 Out = Annotated[Path, typer.Option("--out", help="Folder that receives the results folder.")]
+
+
+@app.callback()
+def _before_any_command() -> None:
+    # Commands write figures to files and never open a window. Chosen here, not on import, so that
+    # a notebook or a test process that imports the package keeps its own backend.
+    import matplotlib
+
+    matplotlib.use("Agg")
 
 
 @app.command("list")
@@ -230,7 +236,7 @@ def _fail(message: str) -> None:
 
 
 # Commands that live beside their machinery register themselves on ``app``.
-from . import cli_app, cli_calibrate, cli_validate  # noqa: E402,F401
+from . import cli_app, cli_calibrate, cli_sweep, cli_validate  # noqa: E402,F401
 
 if __name__ == "__main__":
     # Run as ``python -m sim.cli``: the command modules registered on ``sim.cli.app``, not on this copy.

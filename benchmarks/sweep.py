@@ -1,0 +1,128 @@
+"""Sweep throughput on Dask: runs per minute with one worker and with two.
+
+Runs the same sweep (a grid over firm A's price in the baseline market, every
+price on the same seeds) on a fresh ``LocalCluster`` of 1 worker and of 2
+workers, alternately, several times, and prints the runs per minute of each
+(median over repeats) and their ratio. Starting the cluster and importing the
+package on its workers is timed apart and left out of the throughput: it is a
+fixed cost per sweep, not per run. Nothing is stored (``store=None``), so
+every run is computed.
+
+    python benchmarks/sweep.py                          # 24 runs of 10,000 customers over 120 months, 3 repeats
+    python benchmarks/sweep.py --customers 5000 --repeats 1
+
+The machine is usually shared: the load average before and after is printed
+with the numbers, and the median over repeats damps the noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+
+def baseline(customers: int, periods: int):
+    from sim.scenario_files import load_scenario
+
+    scenario = load_scenario("baseline")
+    market = scenario.market.model_copy(update={"customers": customers, "periods": periods})
+    return scenario.model_copy(update={"market": market})
+
+
+def warm(client) -> None:
+    """Import the package on every worker, so that the timed part runs the model and nothing else."""
+
+    def load() -> str:
+        import sim.sweep  # noqa: F401
+
+        return "ready"
+
+    client.run(load)
+
+
+def measure(workers: int, scenario, prices: str, seeds: list[int]) -> dict:
+    """One sweep on a fresh local cluster of ``workers`` processes: start-up and run timed apart."""
+    from sim.sweep import dask_client, sweep
+
+    start = time.perf_counter()
+    with dask_client(workers=workers) as client:
+        warm(client)
+        ready = time.perf_counter()
+        table = sweep(scenario, {"firms.A.price": prices}, seeds=seeds, scheduler=client, store=None)
+        done = time.perf_counter()
+    runs = table.attrs["tasks"]["computed"]
+    return {"workers": workers, "runs": runs, "startup_s": ready - start, "run_s": done - ready,
+            "runs_per_minute": 60 * runs / (done - ready)}
+
+
+def one_run_seconds(scenario) -> float:
+    """Seconds of one run in this process (after a first run to warm up), for scale."""
+    from sim.sweep import run_task
+
+    run_task(scenario, 0)
+    start = time.perf_counter()
+    run_task(scenario, 1)
+    return time.perf_counter() - start
+
+
+def blas_kernel() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "threadpoolctl not installed"
+    return ", ".join(f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')})" for i in threadpool_info()) or "none"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=10_000)
+    parser.add_argument("--periods", type=int, default=120)
+    parser.add_argument("--prices", type=int, default=6, help="Points of the price grid.")
+    parser.add_argument("--seeds", type=int, default=4, help="Replications at every price.")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args()
+
+    scenario = baseline(args.customers, args.periods)
+    prices = f"24:36:{args.prices}"
+    seeds = list(range(1, args.seeds + 1))
+    load_before = os.getloadavg()
+    single = one_run_seconds(scenario)
+    results = []
+    for repeat in range(args.repeats):
+        for workers in args.workers:
+            result = measure(workers, scenario, prices, seeds)
+            result["repeat"] = repeat
+            results.append(result)
+            print(f"  repeat {repeat + 1}, {workers} worker(s): {result['runs']} runs in {result['run_s']:.1f} s "
+                  f"({result['runs_per_minute']:.1f} runs/min), start-up {result['startup_s']:.1f} s", file=sys.stderr)
+    load_after = os.getloadavg()
+
+    print(f"sweep throughput: baseline market, {args.customers:,} customers x {args.periods} months, "
+          f"{args.prices} prices x {args.seeds} seeds = {args.prices * args.seeds} runs per sweep, {args.repeats} repeats")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, BLAS {blas_kernel()}")
+    print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f}; one run in this process: {single:.2f} s")
+    print()
+    print("| workers | runs/min (median) | all repeats | cluster start-up (median) |")
+    print("|---:|---:|---|---:|")
+    medians = {}
+    for workers in args.workers:
+        mine = [r for r in results if r["workers"] == workers]
+        medians[workers] = statistics.median(r["runs_per_minute"] for r in mine)
+        every = ", ".join(f"{r['runs_per_minute']:.1f}" for r in mine)
+        startup = statistics.median(r["startup_s"] for r in mine)
+        print(f"| {workers} | {medians[workers]:.1f} | {every} | {startup:.1f} s |")
+    if 1 in medians and len(medians) > 1:
+        most = max(medians)
+        print(f"\nspeed-up of {most} workers over 1: {medians[most] / medians[1]:.2f}x")
+    print(json.dumps({"args": vars(args), "single_run_s": single, "load_before": load_before, "load_after": load_after,
+                      "results": results}))
+
+
+if __name__ == "__main__":
+    main()
