@@ -215,6 +215,11 @@ def _load(name: str, **overrides: int | None) -> Scenario:
         scenario = load_scenario(name)
     except ScenarioError as error:
         _fail(str(error))
+    return _override(scenario, name, **overrides)
+
+
+def _override(scenario: Scenario, name: str, **overrides: int | None) -> Scenario:
+    """Apply command-line overrides (``customers``, ``periods``, ``replications``, ``seed``); a bad value exits 2."""
     raw = scenario.model_dump()
     for key, value in overrides.items():
         if value is None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from .cli import CORES, Customers, Out, Periods, Replications, Seed, _fail, app
+from .cli import CORES, Customers, Out, Periods, Replications, Seed, _fail, _override, app
 
 if TYPE_CHECKING:
     from .parameters import Scenario
@@ -189,9 +189,6 @@ def sensitivity_command(
 
 def _load(name: str, **overrides: int | None) -> tuple[Scenario, SweepSpec | None]:
     """Load a scenario file and its [sweep] table, with command-line overrides; a mistake exits with status 2."""
-    import pydantic
-
-    from .parameters import Scenario
     from .scenario_files import ScenarioError
     from .sweep import load_sweep_file
 
@@ -199,19 +196,7 @@ def _load(name: str, **overrides: int | None) -> tuple[Scenario, SweepSpec | Non
         scenario, spec = load_sweep_file(name)
     except ScenarioError as error:
         _fail(str(error))
-    raw = scenario.model_dump()
-    for key, value in overrides.items():
-        if value is None:
-            continue
-        if key in ("customers", "periods"):
-            raw["market"][key] = value
-        else:
-            raw[key] = value
-    try:
-        return Scenario.model_validate(raw), spec
-    except pydantic.ValidationError as error:
-        problem = error.errors()[0]
-        _fail(f"{name}: {'.'.join(map(str, problem['loc']))}: {problem['msg']}")
+    return _override(scenario, name, **overrides), spec
 
 
 def _forget(scenario: Scenario, plan: object, seeds: list[int], store: Path) -> None:

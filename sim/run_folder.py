@@ -93,7 +93,7 @@ def remove_abandoned(root: Path) -> None:
     """Delete partial folders whose writing process no longer exists."""
     for partial in root.glob(".*.partial-*"):
         pid = partial.name.rsplit(".partial-", 1)[-1].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(partial, ignore_errors=True)
 
 
@@ -120,7 +120,8 @@ def _rename_to_free_name(source: Path, target: Path) -> Path:
         target = base.with_name(f"{base.name}-{suffix}")
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists (this one always does)."""
     if pid == os.getpid():
         return True
     try:

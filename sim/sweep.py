@@ -49,6 +49,7 @@ import pydantic
 from tqdm.auto import tqdm
 
 from .model import LoyaltyModel, package_version
+from .run_folder import process_alive
 from .parameters import Firm, Market, Population, Scenario
 from .scenario_files import ScenarioError, _allowed, _short, find_scenario, load_scenario_file
 
@@ -577,7 +578,7 @@ class SweepStore:
             _write_atomically(self.path / "sweep.json", (json.dumps(self.facts, indent=2, default=str) + "\n").encode())
         for partial in self.tasks.glob(".*.partial-*"):
             pid = partial.name.rsplit("-", 1)[-1]
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not process_alive(int(pid)):
                 partial.unlink(missing_ok=True)
         return self
 
@@ -608,18 +609,6 @@ def _write_atomically(path: Path, content: bytes) -> None:
     partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
     partial.write_bytes(content)
     os.replace(partial, path)
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def sweep_key(scenario: Scenario, design: Design, seeds: list[int], task: TaskRunner) -> str:
