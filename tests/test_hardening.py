@@ -236,7 +236,8 @@ def test_memory_grows_linearly_and_a_million_customers_fit_in_two_gigabytes():
     assert large * 1_000_000 < 2 * 2**30
 
 
-@pytest.mark.skipif(not os.environ.get("LOYALTY_BIG_TESTS"), reason="takes 20-30 s and 1 GB; set LOYALTY_BIG_TESTS=1")
+@pytest.mark.skipif(not (os.environ.get("LOYALTY_BIG_TESTS") or os.environ.get("CI")),
+                    reason="takes 20-30 s and 1 GB; runs under CI, or set LOYALTY_BIG_TESTS=1")
 def test_a_million_customers_run_one_period():
     script = textwrap.dedent("""
         import resource
@@ -250,7 +251,7 @@ def test_a_million_customers_run_one_period():
     assert int(result.stdout.split()[-1]) * 1024 < 2 * 2**30
 
 
-# --- defects outside the loader ------------------------------------------------------------------------------------
+# --- extreme values of single parameters ---------------------------------------------------------------------------
 
 
 def run_quietly(scenario: Scenario, periods: int = 2) -> pd.DataFrame:
