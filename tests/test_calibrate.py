@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-import sim.cli_calibrate  # noqa: F401  (registers ``calibrate`` and ``cohort`` on the ``loyalty`` app)
 
 from sim import Event, Market, Population, Scenario
 from sim.calibrate import (

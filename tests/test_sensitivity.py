@@ -1,30 +1,15 @@
 """Global sensitivity (Sobol' indices) on the sweep machinery: known answers, the ranking, the command."""
 
-import logging
 import signal
 
 import pandas as pd
 import pytest
-from distributed import Client, LocalCluster
 from typer.testing import CliRunner
 
-import sim.cli_sweep  # noqa: F401 - registers the sweep and sensitivity commands on the app
 from sim.cli import app
 from sim.sensitivity import sensitivity, sensitivity_findings
 from sim.sweep import SweepError
 from tests.conftest import small_market
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    """One two-worker local cluster shared by the tests of this module."""
-    with (
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                     dashboard_address="127.0.0.1:0", scheduler_kwargs={"dashboard": False},
-                     silence_logs=logging.CRITICAL) as local,
-        Client(local) as client,
-    ):
-        yield client
 
 
 def test_a_linear_outcome_gets_the_indices_of_its_variances(cluster):

@@ -2,7 +2,6 @@
 
 import glob
 import json
-import logging
 import os
 import signal
 import subprocess
@@ -14,10 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from distributed import Client, LocalCluster
+from distributed import Client
 from typer.testing import CliRunner
 
-import sim.cli_sweep  # noqa: F401 - registers the sweep and sensitivity commands on the app
 from sim.cli import app
 from sim.replications import run_one
 from sim.scenario_files import SHIPPED, ScenarioError
@@ -30,18 +28,6 @@ from tests.conftest import small_market
 
 PRICES = {"firms.A.price": "24:36:3"}
 LOYALTY = str(Path(sys.executable).parent / "loyalty")
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    """One two-worker local cluster shared by the tests of this module."""
-    with (
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                     dashboard_address="127.0.0.1:0", scheduler_kwargs={"dashboard": False},
-                     silence_logs=logging.CRITICAL) as local,
-        Client(local) as client,
-    ):
-        yield client
 
 
 def executions(folder: Path) -> list[str]:
