@@ -49,8 +49,9 @@ def pinned_outputs() -> pd.DataFrame:
 
 
 def read_baseline() -> pd.DataFrame:
-    """The stored baseline, with every number as written (round-trip precision)."""
-    return pd.read_csv(BASELINE)
+    """The stored baseline, every number read back exactly as written (Python's own float parsing)."""
+    exact = dict.fromkeys(COLUMNS, float)
+    return pd.read_csv(BASELINE, converters=exact)
 
 
 def main() -> int:
