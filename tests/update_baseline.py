@@ -50,7 +50,7 @@ def pinned_outputs() -> pd.DataFrame:
 
 def read_baseline() -> pd.DataFrame:
     """The stored baseline, every number read back exactly as written (Python's own float parsing)."""
-    exact = dict.fromkeys(COLUMNS, float)
+    exact = dict.fromkeys(COLUMNS, lambda text: float(text) if text else float("nan"))
     return pd.read_csv(BASELINE, converters=exact)
 
 
