@@ -33,7 +33,11 @@ def scenario(customers: int):
     firms = [
         FirmLevers(name=name, price=price, quality=quality, image=image)
         for name, price, quality, image in [
-            ("A", 30.0, 0.75, 0.6), ("B", 27.0, 0.68, 0.5), ("C", 33.0, 0.80, 0.55), ("D", 25.0, 0.62, 0.45), ("E", 36.0, 0.85, 0.7)
+            ("A", 30.0, 0.75, 0.6),
+            ("B", 27.0, 0.68, 0.5),
+            ("C", 33.0, 0.80, 0.55),
+            ("D", 25.0, 0.62, 0.45),
+            ("E", 36.0, 0.85, 0.7),
         ]
     ]
     return Scenario(name="benchmark-5-firms", market=Market(customers=customers, contacts=25), firms=firms)
@@ -76,15 +80,22 @@ def blas_kernel() -> str:
         from threadpoolctl import threadpool_info
     except ImportError:
         return "threadpoolctl not installed"
-    return ", ".join(f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')})" for i in threadpool_info()) or "none"
+    return (
+        ", ".join(f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')})" for i in threadpool_info())
+        or "none"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 100_000, 1_000_000])
     parser.add_argument("--periods", type=int, default=120, help="periods for the vectorised path")
-    parser.add_argument("--agent-periods", type=int, default=None,
-                        help="periods for the per-agent path (default: 5 up to 100k customers, 1 above)")
+    parser.add_argument(
+        "--agent-periods",
+        type=int,
+        default=None,
+        help="periods for the per-agent path (default: 5 up to 100k customers, 1 above)",
+    )
     parser.add_argument("--one", nargs=3, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -92,16 +103,21 @@ def main() -> None:
         print(json.dumps(measure(customers, bool(vectorised), periods)))
         return
 
-    import numpy
     import mesa
+    import numpy
 
     from sim import package_version
 
-    print(f"loyalty-sim {package_version()}, mesa {mesa.__version__}, numpy {numpy.__version__}, "
-          f"Python {platform.python_version()}, {os.cpu_count()} cores, {platform.machine()}")
+    print(
+        f"loyalty-sim {package_version()}, mesa {mesa.__version__}, numpy {numpy.__version__}, "
+        f"Python {platform.python_version()}, {os.cpu_count()} cores, {platform.machine()}"
+    )
     print(f"BLAS: {blas_kernel()}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
     print("scenario: 5 firms, 25 word-of-mouth contacts per customer, seed 1\n")
-    header = f"{'customers':>10} {'path':>10} {'periods':>7} {'build s':>8} {'run s':>8} {'ns/cust-step':>12} {'peak B/cust':>11} {'model B/cust':>12}"
+    header = (
+        f"{'customers':>10} {'path':>10} {'periods':>7} {'build s':>8} {'run s':>8} {'ns/cust-step':>12} "
+        f"{'peak B/cust':>11} {'model B/cust':>12}"
+    )
     print(header)
     print("-" * len(header))
     ratios = []
@@ -111,9 +127,12 @@ def main() -> None:
         if agent_periods > 0:
             rows.append(in_fresh_process(customers, False, agent_periods))
         for r in rows:
-            print(f"{r['customers']:>10,} {r['path']:>10} {r['periods']:>7} {r['build_s']:>8.2f} {r['run_s']:>8.2f} "
-                  f"{r['ns_per_customer_step']:>12,.0f} {r['peak_bytes_per_customer']:>11,.0f} {r['model_bytes_per_customer']:>12,.0f}",
-                  flush=True)
+            print(
+                f"{r['customers']:>10,} {r['path']:>10} {r['periods']:>7} {r['build_s']:>8.2f} {r['run_s']:>8.2f} "
+                f"{r['ns_per_customer_step']:>12,.0f} {r['peak_bytes_per_customer']:>11,.0f} "
+                f"{r['model_bytes_per_customer']:>12,.0f}",
+                flush=True,
+            )
         if len(rows) == 2:
             ratios.append((customers, rows[1]["ns_per_customer_step"] / rows[0]["ns_per_customer_step"]))
     print()

@@ -27,7 +27,7 @@ import time
 
 
 def baseline(customers: int, periods: int):
-    from sim.scenario_files import load_scenario
+    from sim import load_scenario
 
     scenario = load_scenario("baseline")
     market = scenario.market.model_copy(update={"customers": customers, "periods": periods})
@@ -38,7 +38,7 @@ def warm(client) -> None:
     """Import the package on every worker, so that the timed part runs the model and nothing else."""
 
     def load() -> str:
-        import sim.sweep  # noqa: F401
+        import sim.experiments.sweep  # noqa: F401
 
         return "ready"
 
@@ -47,7 +47,8 @@ def warm(client) -> None:
 
 def measure(workers: int, scenario, prices: str, seeds: list[int]) -> dict:
     """One sweep on a fresh local cluster of ``workers`` processes: start-up and run timed apart."""
-    from sim.sweep import dask_client, sweep
+    from sim.experiments.evaluator import dask_client
+    from sim.experiments.sweep import sweep
 
     start = time.perf_counter()
     with dask_client(workers=workers) as client:
@@ -56,13 +57,18 @@ def measure(workers: int, scenario, prices: str, seeds: list[int]) -> dict:
         table = sweep(scenario, {"firms.A.price": prices}, seeds=seeds, scheduler=client, store=None)
         done = time.perf_counter()
     runs = table.attrs["tasks"]["computed"]
-    return {"workers": workers, "runs": runs, "startup_s": ready - start, "run_s": done - ready,
-            "runs_per_minute": 60 * runs / (done - ready)}
+    return {
+        "workers": workers,
+        "runs": runs,
+        "startup_s": ready - start,
+        "run_s": done - ready,
+        "runs_per_minute": 60 * runs / (done - ready),
+    }
 
 
 def one_run_seconds(scenario) -> float:
     """Seconds of one run in this process (after a first run to warm up), for scale."""
-    from sim.sweep import run_task
+    from sim.experiments.sweep import run_task
 
     run_task(scenario, 0)
     start = time.perf_counter()
@@ -75,7 +81,10 @@ def blas_kernel() -> str:
         from threadpoolctl import threadpool_info
     except ImportError:
         return "threadpoolctl not installed"
-    return ", ".join(f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')})" for i in threadpool_info()) or "none"
+    return (
+        ", ".join(f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')})" for i in threadpool_info())
+        or "none"
+    )
 
 
 def main() -> None:
@@ -99,14 +108,24 @@ def main() -> None:
             result = measure(workers, scenario, prices, seeds)
             result["repeat"] = repeat
             results.append(result)
-            print(f"  repeat {repeat + 1}, {workers} worker(s): {result['runs']} runs in {result['run_s']:.1f} s "
-                  f"({result['runs_per_minute']:.1f} runs/min), start-up {result['startup_s']:.1f} s", file=sys.stderr)
+            print(
+                f"  repeat {repeat + 1}, {workers} worker(s): {result['runs']} runs in {result['run_s']:.1f} s "
+                f"({result['runs_per_minute']:.1f} runs/min), start-up {result['startup_s']:.1f} s",
+                file=sys.stderr,
+            )
     load_after = os.getloadavg()
 
-    print(f"sweep throughput: baseline market, {args.customers:,} customers x {args.periods} months, "
-          f"{args.prices} prices x {args.seeds} seeds = {args.prices * args.seeds} runs per sweep, {args.repeats} repeats")
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, BLAS {blas_kernel()}")
-    print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f}; one run in this process: {single:.2f} s")
+    print(
+        f"sweep throughput: baseline market, {args.customers:,} customers x {args.periods} months, "
+        f"{args.prices} prices x {args.seeds} seeds = {args.prices * args.seeds} runs per sweep, {args.repeats} repeats"
+    )
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, BLAS "
+        f"{blas_kernel()}"
+    )
+    print(
+        f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f}; one run in this process: {single:.2f} s"
+    )
     print()
     print("| workers | runs/min (median) | all repeats | cluster start-up (median) |")
     print("|---:|---:|---|---:|")
@@ -120,8 +139,17 @@ def main() -> None:
     if 1 in medians and len(medians) > 1:
         most = max(medians)
         print(f"\nspeed-up of {most} workers over 1: {medians[most] / medians[1]:.2f}x")
-    print(json.dumps({"args": vars(args), "single_run_s": single, "load_before": load_before, "load_after": load_after,
-                      "results": results}))
+    print(
+        json.dumps(
+            {
+                "args": vars(args),
+                "single_run_s": single,
+                "load_before": load_before,
+                "load_after": load_after,
+                "results": results,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

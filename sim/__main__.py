@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .model import LoyaltyModel, package_version
-from .parameters import Firm as FirmLevers
-from .parameters import Market, Population, Scenario, parameter_table
-from .summary import firm_summary, printable
+from sim.engine.model import LoyaltyModel, package_version
+from sim.engine.parameters import Firm as FirmLevers
+from sim.engine.parameters import Market, Population, Scenario, parameter_table
+from sim.experiments.summary import firm_summary
+from sim.outputs.reports.runs import printable
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the baseline once and print its summary table (or, with ``--parameters``, every parameter)."""
     parser = argparse.ArgumentParser(
         prog="python -m sim",
         description="Run the built-in three-firm baseline market and print what each firm kept and earned.",
@@ -19,7 +21,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     parser.add_argument("--customers", type=int, default=None, help="number of customers (default 10000)")
     parser.add_argument("--periods", type=int, default=None, help="number of months (default 120)")
-    parser.add_argument("--per-agent", action="store_true", help="step every Customer agent in turn (slow, same result)")
+    parser.add_argument(
+        "--per-agent", action="store_true", help="step every Customer agent in turn (slow, same result)"
+    )
     parser.add_argument("--parameters", action="store_true", help="print every parameter, its default and its source")
     args = parser.parse_args(argv)
     if args.parameters:

@@ -7,7 +7,9 @@ from sim import FirmLevers, Market, Population, Scenario
 
 def small_market(customers: int = 400, periods: int = 24, **population) -> Scenario:
     """The baseline's three firms in a small market."""
-    return Scenario(name="small", market=Market(customers=customers, periods=periods), population=Population(**population))
+    return Scenario(
+        name="small", market=Market(customers=customers, periods=periods), population=Population(**population)
+    )
 
 
 def with_firm(scenario: Scenario, index: int, **levers) -> Scenario:
@@ -25,9 +27,66 @@ def cluster():
     from distributed import Client, LocalCluster
 
     with (
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                     dashboard_address="127.0.0.1:0", scheduler_kwargs={"dashboard": False},
-                     silence_logs=logging.CRITICAL) as local,
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+            scheduler_kwargs={"dashboard": False},
+            silence_logs=logging.CRITICAL,
+        ) as local,
         Client(local) as client,
     ):
         yield client
+
+
+@pytest.fixture(scope="session")
+def dask_scheduler():
+    """A real Dask cluster started as a user starts one: ``dask scheduler`` and ``dask worker`` processes on 127.0.0.1.
+
+    Yields the scheduler's address once two single-threaded workers have joined it; ends both processes after.
+    """
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from distributed import Client
+
+    dask = shutil.which("dask", path=str(Path(sys.executable).parent)) or shutil.which("dask")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    scheduler = subprocess.Popen(
+        [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], **quiet
+    )
+    workers = subprocess.Popen(
+        [dask, "worker", address, "--nworkers", "2", "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard"],
+        **quiet,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with Client(address, timeout="2s") as client:
+                    client.wait_for_workers(2, timeout=30)
+                break
+            except (OSError, TimeoutError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        yield address
+    finally:
+        for process in (workers, scheduler):
+            process.terminate()
+        for process in (workers, scheduler):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -40,13 +40,17 @@ def kernel_specs(tmp_path_factory: pytest.TempPathFactory) -> KernelSpecManager:
     folder = tmp_path_factory.mktemp("kernels")
     spec = folder / KERNEL
     spec.mkdir()
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "loyalty-sim tests",
-        "language": "python",
-        # Figures inline, as in a fresh Jupyter, whatever backend the test process's environment names.
-        "env": {"MPLBACKEND": "module://matplotlib_inline.backend_inline"},
-    }))
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "loyalty-sim tests",
+                "language": "python",
+                # Figures inline, as in a fresh Jupyter, whatever backend the test process's environment names.
+                "env": {"MPLBACKEND": "module://matplotlib_inline.backend_inline"},
+            }
+        )
+    )
     return KernelSpecManager(kernel_dirs=[str(folder)], ensure_native_kernel=False)
 
 

@@ -26,15 +26,27 @@ PERIODS = 48
 MONTHS = (0, 6, 12, 24, 36, 47)
 """Months at which the outputs are kept: the start, the first year, and every year after."""
 COLUMNS = (
-    "customers", "gains", "losses", "churn_rate", "profit", "cumulative_discounted_profit", "satisfaction", "trust",
-    "tenure", "true_loyal", "latent_loyal", "spurious_loyal", "not_loyal", "complaints", "referrals",
+    "customers",
+    "gains",
+    "losses",
+    "churn_rate",
+    "profit",
+    "cumulative_discounted_profit",
+    "satisfaction",
+    "trust",
+    "tenure",
+    "true_loyal",
+    "latent_loyal",
+    "spurious_loyal",
+    "not_loyal",
+    "complaints",
+    "referrals",
 )
 
 
 def pinned_outputs() -> pd.DataFrame:
     """The outputs the baseline pins, computed afresh: one row per scenario, seed, month and firm."""
-    from sim import LoyaltyModel
-    from sim.scenario_files import load_scenario
+    from sim import LoyaltyModel, load_scenario
 
     frames = []
     for name in SCENARIOS:

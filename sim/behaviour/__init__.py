@@ -1,0 +1,11 @@
+"""The behavioural equations: pure functions over arrays of customers, one formula and one reference each.
+
+``value`` (delivered value and the barriers to leaving), ``satisfaction``
+(service and expectation-disconfirmation), ``complaints`` (voice and
+recovery), ``trust``, ``word_of_mouth``, ``choice`` (who reconsiders, the
+multinomial logit), ``brand``, ``segments`` (Dick & Basu) and
+``accounting`` (spend, serving cost, discounting, lifetime value). Nothing
+here imports the rest of the package, draws a random number or does I/O:
+draws are made by the caller and passed in, which is what keeps one customer
+and a million customers on the same code.
+"""

@@ -1,0 +1,20 @@
+"""Voice and service recovery.
+
+Of dissatisfied customers only a few complain (about 1 in 25, TARP); the firm
+resolves a complaint with its recovery rate. The draws are uniform numbers
+made by the caller from the model's generator.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def complains(dissatisfied, propensity, draw):
+    """Whether each customer complains: dissatisfied and ``draw < propensity``."""
+    return np.asarray(dissatisfied) & (draw < propensity)
+
+
+def is_recovered(complained, recovery_rate, draw):
+    """Whether each complaint is resolved: complained and ``draw < recovery_rate``."""
+    return np.asarray(complained) & (draw < recovery_rate)

@@ -1,0 +1,78 @@
+"""Trust in firms: built slowly, lost fast, repaired by good recovery.
+
+Trust is a number in 0..1 per customer and firm. Moves towards 1 are shares of
+the remaining gap (``t + g (1 - t)``) and moves towards 0 are shares of what is
+left (``t (1 - l)``), so trust never leaves 0..1 (Zaheer, McEvily & Perrone
+1998: promises kept, predictability, fairness).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def build_trust(trust, share):
+    """Close ``share`` of the gap to full trust: ``t + share * (1 - t)``."""
+    return trust + share * (1.0 - trust)
+
+
+def erode_trust(trust, share):
+    """Lose ``share`` of trust: ``t * (1 - share)``."""
+    return trust * (1.0 - share)
+
+
+def trust_after_service(trust, *, disappointed, recovered, unrecovered, gain, loss, recovery_boost, unrecovered_loss):
+    """Trust in the current firm after one period of service.
+
+    A period without failure or dissatisfaction builds trust by ``gain``; a
+    disappointing one erodes it by ``loss``. A resolved complaint then closes
+    ``recovery_boost`` of the gap (which can leave trust higher than before the
+    failure: the service-recovery paradox); an unresolved one erodes a further
+    ``unrecovered_loss``.
+
+    Args:
+        trust: trust in the current firm, 0..1.
+        disappointed: boolean, failure or dissatisfaction this period.
+        recovered: boolean, a complaint resolved this period.
+        unrecovered: boolean, a complaint not resolved this period.
+        gain: share of the gap to full trust a good period closes, 0..1.
+        loss: share of trust a disappointing period removes, 0..1.
+        recovery_boost: share of the gap to full trust a resolved complaint closes, 0..1.
+        unrecovered_loss: further share of trust an unresolved complaint removes, 0..1.
+    """
+    after = np.where(disappointed, erode_trust(trust, loss), build_trust(trust, gain))
+    after = np.where(recovered, build_trust(after, recovery_boost), after)
+    return np.where(unrecovered, erode_trust(after, unrecovered_loss), after)
+
+
+def unfair_price_loss(old_price, new_price, *, fair_rise, penalty):
+    """Share of trust lost over a price rise that customers find unfair.
+
+    ``min(1, penalty * max(0, (new - old) / old - fair_rise))``; no loss when
+    the old price was 0 or the price did not rise beyond ``fair_rise``.
+    """
+    old = np.asarray(old_price, dtype=float)
+    rise = np.divide(np.asarray(new_price, dtype=float) - old, old, out=np.zeros_like(old), where=old > 0)
+    return np.minimum(1.0, penalty * np.maximum(0.0, rise - fair_rise))
+
+
+def forget(trust, prior, rate):
+    """Drift towards the prior for firms a customer does not use: ``t + rate (prior - t)``."""
+    return trust + rate * (prior - trust)
+
+
+def hear_word_of_mouth(trust, recommendations, warnings, *, gain, loss):
+    """Trust after hearing ``recommendations`` and ``warnings`` about a firm.
+
+    Each recommendation closes ``gain`` of the gap, each warning removes
+    ``loss``: ``t' = 1 - (1 - t)(1 - gain)^r``, then ``t'' = t' (1 - loss)^w``.
+    Counts are non-negative integers, so the result does not depend on the
+    order in which messages arrive; the powers are looked up in a table,
+    which gives every customer the same factor for the same count.
+    """
+    recommendations = np.asarray(recommendations)
+    warnings = np.asarray(warnings)
+    kept_doubt = (1.0 - gain) ** np.arange(int(recommendations.max(initial=0)) + 1)
+    kept_trust = (1.0 - loss) ** np.arange(int(warnings.max(initial=0)) + 1)
+    trust = 1.0 - (1.0 - trust) * kept_doubt[recommendations]
+    return trust * kept_trust[warnings]

@@ -1,0 +1,256 @@
+"""The ``loyalty calibrate`` and ``loyalty cohort`` commands: a scenario against an observed cohort retention table.
+
+``calibrate`` fits a scenario's customer heterogeneity to a table, checks the
+projection on held-out periods, compares it with the shifted-beta-geometric
+reference model and writes the calibrated scenario as a TOML file.
+``cohort`` writes the retention table a scenario implies for a firm's
+joiners, optionally as a sample of a given size: what a business would see.
+The fit is ``sim.experiments.calibration``; the report, figures and files are ``sim.outputs``.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from sim.cli.options import (
+    CORES,
+    Customers,
+    Out,
+    Scheduler,
+    Seed,
+    Workers,
+    command_line,
+    exit_cleanly_on_sigterm,
+    fail,
+    failing_on,
+    load,
+    source_of,
+)
+from sim.engine.model import package_version
+from sim.experiments.calibration.cohorts import simulate_cohorts
+from sim.experiments.calibration.fit import Calibration, apply_settings, parse_fit
+from sim.experiments.calibration.fit import calibrate as run_calibration
+from sim.experiments.calibration.observed import CalibrationError, RetentionTable, read_retention_table
+from sim.outputs.folders import write_atomically
+from sim.outputs.reports.calibration import calibration_findings, cohort_table_csv, publish_calibration
+
+Firm = Annotated[str | None, typer.Option("--firm", help="Firm whose joiners form the cohort (default: the first).")]
+Seeds = Annotated[
+    int,
+    typer.Option("--replications", "-r", min=2, help="Seeds simulated for every candidate (common random numbers)."),
+]
+
+
+Warmup = Annotated[int, typer.Option("--warmup", min=0, help="Months the market runs before joiners count.")]
+Window = Annotated[
+    int,
+    typer.Option(
+        "--window",
+        min=1,
+        help="Months the run goes on beyond warm-up and horizon, so that more joiners reach the longest tenures.",
+    ),
+]
+
+
+def calibrate(
+    scenario: Annotated[str, typer.Argument(help="Scenario file or shipped name.")],
+    retention: Annotated[
+        Path, typer.Option("--retention", help="CSV of the observed cohort: period,retained[,customers].")
+    ],
+    firm: Firm = None,
+    fit: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fit",
+            help="PARAMETER=LOW:HIGH (or LOW:HIGH:log, searched on a log scale) to fit, one to three times "
+            "(default: population.review_probability=0.005:0.25:log and population.review_concentration=0.3:30:log: "
+            "how often customers reconsider, and how much they differ in it).",
+        ),
+    ] = None,
+    fit_periods: Annotated[
+        int | None,
+        typer.Option(
+            "--fit-periods",
+            min=1,
+            help="Fit on periods up to this one, check on the rest (default: two thirds of the rows).",
+        ),
+    ] = None,
+    horizon: Annotated[
+        int | None, typer.Option("--horizon", min=1, help="Periods to project (default: the table's last period + 12).")
+    ] = None,
+    cohort_size: Annotated[
+        int | None,
+        typer.Option("--cohort-size", min=1, help="Starting cohort of the table when it has no customers column."),
+    ] = None,
+    bootstrap: Annotated[
+        int, typer.Option("--bootstrap", min=20, help="Bootstrap replicates for the intervals.")
+    ] = 200,
+    replications: Seeds = 5,
+    seed: Seed = None,
+    customers: Customers = None,
+    warmup: Warmup = 12,
+    window: Window = 12,
+    workers: Workers = CORES,
+    scheduler: Scheduler = None,
+    out: Out = Path("results"),
+    write: Annotated[
+        Path | None, typer.Option("--write", help="Also write the calibrated scenario to this TOML file.")
+    ] = None,
+) -> None:
+    """Fit a scenario's customer heterogeneity to an observed cohort retention table, and project the cohort."""
+    loaded = load(scenario, seed=seed, customers=customers)
+    target = write
+    if target is not None:
+        if target.is_dir():
+            target = target / f"{loaded.name}_calibrated.toml"
+        if not target.parent.is_dir():
+            fail(f"--write {write}: no such folder {target.parent}")
+    with failing_on(CalibrationError):
+        table = read_retention_table(retention)
+        if table.customers is not None:
+            cohort_size = None  # the file's own cohort sizes win
+        elif cohort_size is not None:
+            sizes = np.full(len(table), cohort_size)
+            table = RetentionTable(table.period, table.retained, sizes, table.source, table.sha256)
+        chosen = firm if firm is not None else loaded.firms[0].name
+        if chosen not in [f.name for f in loaded.firms]:
+            raise CalibrationError(
+                f"--firm {chosen}: no such firm in {loaded.name}; firms are {', '.join(f.name for f in loaded.firms)}"
+            )
+        parameters = parse_fit(fit, loaded, chosen)
+        exit_cleanly_on_sigterm()
+        seeds = [loaded.seed + r for r in range(replications)]
+        result = run_calibration(
+            loaded,
+            table,
+            firm=chosen,
+            parameters=parameters,
+            fit_periods=fit_periods,
+            seeds=seeds,
+            horizon=horizon,
+            warmup=warmup,
+            window=window,
+            bootstrap=bootstrap,
+            workers=workers,
+            scheduler=scheduler,
+            progress=True,
+        )
+    command = reproduce_command(result, scenario, retention, cohort_size if table.customers is not None else None)
+    final = publish_calibration(result, out, retention, source=source_of(scenario), command=command)
+    toml_name = f"{result.calibrated.name}.toml"
+    if target is not None:
+        write_atomically(target, (final / toml_name).read_text(encoding="utf-8"))
+    for finding in calibration_findings(result):
+        typer.echo(f"- {finding.replace('**', '')}")
+    for note in result.notes:
+        typer.echo(f"  note: {note}")
+    typer.echo(f"\ncalibrated scenario: {target if target is not None else final / toml_name}")
+    typer.echo(f"results: {final}")
+
+
+def cohort(
+    scenario: Annotated[str, typer.Argument(help="Scenario file or shipped name.")],
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+    firm: Firm = None,
+    months: Annotated[int, typer.Option("--months", min=1, help="Periods of tenure the table covers.")] = 24,
+    sample: Annotated[
+        int | None,
+        typer.Option(
+            "--sample",
+            min=1,
+            help="Draw a cohort of this many customers from the simulated curve, as a business would "
+            "observe it (default: write the simulated curve itself).",
+        ),
+    ] = None,
+    setting: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="PARAMETER=VALUE to change first, e.g. population.switching_effort_cv=1.2 (repeatable)."
+        ),
+    ] = None,
+    replications: Seeds = 5,
+    seed: Seed = None,
+    customers: Customers = None,
+    warmup: Warmup = 12,
+    window: Window = 12,
+    workers: Workers = CORES,
+    scheduler: Scheduler = None,
+) -> None:
+    """Write the cohort retention table a scenario implies for one firm's joiners."""
+    loaded = load(scenario, seed=seed, customers=customers)
+    if not out.parent.is_dir():
+        fail(f"--out {out}: no such folder {out.parent}")
+    chosen = firm if firm is not None else loaded.firms[0].name
+    try:
+        if chosen not in [f.name for f in loaded.firms]:
+            raise CalibrationError(
+                f"--firm {chosen}: no such firm in {loaded.name}; firms are {', '.join(f.name for f in loaded.firms)}"
+            )
+        changed = apply_settings(loaded, chosen, setting or [])
+    except CalibrationError as error:
+        fail(str(error))
+    seeds = [loaded.seed + r for r in range(replications)]
+    with failing_on():
+        counts = simulate_cohorts(
+            changed,
+            chosen,
+            seeds,
+            horizon=months,
+            warmup=warmup,
+            window=window,
+            workers=workers,
+            scheduler=scheduler,
+            progress=True,
+        )
+    header = [
+        f"Cohort retention of {chosen}'s joiners in scenario {loaded.name}, simulated by loyalty-sim "
+        f"{package_version()}.",
+        f"Changed: {', '.join(setting)}." if setting else "Scenario as it is.",
+        f"{loaded.market.customers:,} customers, seeds {seeds[0]}-{seeds[-1]}, warm-up {warmup} months, "
+        f"{counts.joined:,} spells followed.",
+        f"Command: {command_line()}",
+    ]
+    sample_seed = loaded.seed
+    if sample is not None:
+        header.append(
+            f"A cohort of {sample:,} customers drawn binomially, month by month, from the simulated retention "
+            f"(sample seed {sample_seed})."
+        )
+    write_atomically(out, cohort_table_csv(counts, sample=sample, sample_seed=sample_seed, comment="\n".join(header)))
+    typer.echo(
+        f"{out}: {months} periods; retained after {months}: "
+        f"{counts.survival[-1]:.3f} (simulated, {counts.joined:,} spells)"
+    )
+
+
+def reproduce_command(c: Calibration, scenario: str, retention: Path, cohort_size: int | None) -> str:
+    """The ``loyalty calibrate`` command that gives the same calibration, every setting spelled out."""
+    parts = ["loyalty", "calibrate", scenario, "--retention", str(retention), "--firm", c.firm]
+    for p in c.parameters:
+        parts += ["--fit", p.text]
+    parts += [
+        "--fit-periods",
+        str(c.fit_periods),
+        "--horizon",
+        str(c.horizon),
+        "--warmup",
+        str(c.warmup),
+        "--window",
+        str(c.window),
+        "--bootstrap",
+        str(len(c.bootstrap)),
+        "-r",
+        str(len(c.seeds)),
+        "--seed",
+        str(c.seeds[0]),
+        "--customers",
+        str(c.scenario.market.customers),
+    ]
+    if cohort_size is not None:
+        parts += ["--cohort-size", str(cohort_size)]
+    return " ".join(shlex.quote(part) for part in parts)

@@ -1,0 +1,58 @@
+"""Timed events: changes to firms' levers at given months, some of them temporary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sim.engine.parameters import Event
+
+if TYPE_CHECKING:
+    from sim.engine.agents import Firm
+
+
+@dataclass
+class EventSchedule:
+    """Applies a scenario's events to the firms as the months go by.
+
+    ``apply(period, firms)`` is called before each period: every event due
+    that month changes its lever(s); a temporary one remembers the value it
+    replaced and puts it back ``months`` periods later.
+    """
+
+    events: list[Event]
+    _reverts: list[tuple[int, Firm, str, float]] = field(default_factory=list)
+
+    def apply(self, period: int, firms: list[Firm]) -> list[str]:
+        """Apply what is due at ``period``; return a line per change, for logs and reports."""
+        done = []
+        due = [r for r in self._reverts if r[0] == period]
+        self._reverts = [r for r in self._reverts if r[0] != period]
+        for _, firm, lever, value in due:
+            setattr(firm.levers, lever, value)
+            done.append(f"month {period}: {firm.name} {lever} back to {value:g}")
+        for event in self.events:
+            if event.month != period:
+                continue
+            for firm in firms:
+                if event.firm not in ("all", firm.name):
+                    continue
+                before = getattr(firm.levers, event.lever)
+                after = event.to if event.to is not None else before * (1.0 + event.by)
+                setattr(firm.levers, event.lever, after)
+                if event.months is not None:
+                    self._reverts.append((period + event.months, firm, event.lever, before))
+                done.append(
+                    f"month {period}: {firm.name} {event.lever} {before:g} -> {after:g}"
+                    + (f" ({event.note})" if event.note else "")
+                )
+        return done
+
+
+def describe(event: Event) -> str:
+    """One line for reports: ``month 24: B price -15% (a price war)``."""
+    who = "every firm" if event.firm == "all" else event.firm
+    change = f"to {event.to:g}" if event.to is not None else f"{event.by:+.0%}"
+    lasting = f" for {event.months} months" if event.months else ""
+    note = f" ({event.note})" if event.note else ""
+    return f"month {event.month}: {who} {event.lever.replace('_', ' ')} {change}{lasting}{note}"

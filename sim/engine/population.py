@@ -1,0 +1,329 @@
+"""Customers as arrays.
+
+A ``Customers`` holds the state of every customer as named NumPy arrays, one
+row per customer; option ``F`` (the number of firms) is the outside option,
+buying from no one. ``MarketState`` is what customers see of the firms in one
+period; ``PeriodDraws`` holds every random number of one period, drawn in a
+fixed order and shape so that results do not depend on the order in which
+customers act.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from dataclasses import field as dataclass_field
+from typing import Any
+
+import numpy as np
+
+from sim.behaviour import accounting, value
+from sim.behaviour.choice import logit_choice
+from sim.engine.parameters import Scenario
+
+KINDS = ("trait", "state", "last period")
+"""What a customer array holds: a trait fixed at the start, state carried from period to period, or what
+happened to the customer in the last period (for the books and the metrics)."""
+
+
+def array(kind: str, meaning: str, unit: str, shape: str = "(customers,)", dtype: str = "float64") -> Any:
+    """Declare one customer array: what it holds, its unit and shape, as every parameter declares its source.
+
+    Args:
+        kind: one of ``KINDS``.
+        meaning: what the array holds, in a sentence.
+        unit: its unit or coding (``utils per currency unit``, ``0 true, 1 latent, ...``).
+        shape: its shape, in words of the market's sizes (``(customers,)``, ``(F+1, customers)``).
+        dtype: the NumPy type it is held in.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind = {kind!r}: must be one of {', '.join(KINDS)}")
+    return dataclass_field(metadata={"kind": kind, "meaning": meaning, "unit": unit, "shape": shape, "dtype": dtype})
+
+
+@dataclass
+class Customers:
+    """State of all customers, one named array per quantity (see each field's ``metadata``).
+
+    Arrays have shape (customers,) unless noted; option ``F`` (the number of
+    firms) is the outside option, buying from no one. ``array_table()``
+    lists every array with its meaning, unit and shape.
+    """
+
+    w_price: np.ndarray = array(
+        "trait",
+        "Price sensitivity: utility lost per currency unit of price (log-normal across customers).",
+        "utils per currency unit",
+    )
+    w_quality: np.ndarray = array(
+        "trait", "Quality sensitivity: utility of service quality going from 0 to 1 (log-normal).", "utils"
+    )
+    w_image: np.ndarray = array(
+        "trait", "Image sensitivity: utility of brand image going from 0 to 1 (log-normal).", "utils"
+    )
+    effort: np.ndarray = array("trait", "Procedural switching cost paid on leaving any firm (log-normal).", "utils")
+    complaint_propensity: np.ndarray = array(
+        "trait", "Probability that the customer complains when dissatisfied (Beta).", "probability per period"
+    )
+    review_propensity: np.ndarray = array(
+        "trait",
+        "Probability of reconsidering its choice unprompted (Beta around review_probability).",
+        "probability per period",
+    )
+    segment: np.ndarray = array("trait", "Spend segment.", "0 heavy, 1 medium, 2 light", dtype="int8")
+    firm: np.ndarray = array(
+        "state", "The option the customer buys from now.", "firm index 0..F-1, or F for no one", dtype="int16"
+    )
+    tenure: np.ndarray = array(
+        "state", "Periods with its current firm (0 when it buys from no one).", "periods", dtype="int32"
+    )
+    expectation: np.ndarray = array(
+        "state", "Service quality the customer expects of its current firm.", "quality, 0..1 scale"
+    )
+    trust: np.ndarray = array(
+        "state", "Trust in each option; the last row (the outside option) is unused.", "0..1", shape="(F+1, customers)"
+    )
+    points: np.ndarray = array("state", "Loyalty points held with the current firm, forfeited on leaving.", "currency")
+    served_firm: np.ndarray = array(
+        "last period",
+        "The option that served the customer in the last period.",
+        "firm index, or F for no one",
+        dtype="int16",
+    )
+    served_tenure: np.ndarray = array(
+        "last period", "Tenure with that firm when it was served.", "periods", dtype="int32"
+    )
+    volume: np.ndarray = array(
+        "last period",
+        "Units bought: segment spend times growth with tenure (0 when not served).",
+        "multiples of the base spend",
+    )
+    satisfaction: np.ndarray = array(
+        "last period", "Satisfaction with the service (NaN when not served).", "0..1 (5-point level = 1 + 4 s)"
+    )
+    failed: np.ndarray = array("last period", "Whether a service failure hit the customer.", "boolean", dtype="bool")
+    complained: np.ndarray = array("last period", "Whether it complained.", "boolean", dtype="bool")
+    recovered: np.ndarray = array("last period", "Whether its complaint was resolved.", "boolean", dtype="bool")
+    said: np.ndarray = array(
+        "last period",
+        "What it told its contacts about its firm, heard the next period.",
+        "+1 recommended, -1 warned, 0 silent",
+        dtype="int8",
+    )
+    exit_fee_paid: np.ndarray = array("last period", "Exit fee paid on leaving its firm.", "currency")
+    referred: np.ndarray = array(
+        "last period", "Whether it joined a firm after hearing that firm recommended.", "boolean", dtype="bool"
+    )
+    by_referral: np.ndarray = array(
+        "state", "Whether it joined its current firm on a recommendation.", "boolean", dtype="bool"
+    )
+    served_by_referral: np.ndarray = array(
+        "last period", "Whether the firm that served it had won it on a recommendation.", "boolean", dtype="bool"
+    )
+    loyalty: np.ndarray = array(
+        "state",
+        "Dick & Basu segment towards its current firm at the end of the last period, kept so that the next "
+        "period's losses can be told apart by the segment they left from.",
+        "0 true, 1 latent, 2 spurious, 3 none, -1 not served",
+        dtype="int8",
+    )
+
+    @classmethod
+    def array_table(cls) -> list[dict[str, str]]:
+        """Every array with its kind, meaning, unit, shape and type: the rows of the documentation."""
+        return [{"array": f.name, **f.metadata} for f in fields(cls)]
+
+    def __len__(self) -> int:
+        return self.firm.shape[0]
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the arrays, in bytes."""
+        return sum(getattr(self, f.name).nbytes for f in fields(self))
+
+
+@dataclass(frozen=True)
+class MarketState:
+    """What customers see of the market in one period: arrays of shape (F+1,).
+
+    Index ``F`` is the outside option (zero price and quality, no levers).
+    ``unfair_loss`` is the share of trust each firm's customers lose this
+    period over an unfair price rise; ``terms_changed`` flags a firm whose
+    price rose or whose exit fee fell since the last period, news that
+    prompts its customers to reconsider.
+    """
+
+    n_firms: int
+    price: np.ndarray
+    quality: np.ndarray
+    delivered_quality: np.ndarray
+    failure_rate: np.ndarray
+    failure_severity: np.ndarray
+    image: np.ndarray
+    recovery_rate: np.ndarray
+    exit_fee: np.ndarray
+    contract_months: np.ndarray
+    points_rate: np.ndarray
+    points_cap: np.ndarray
+    silver_after: np.ndarray
+    gold_after: np.ndarray
+    silver_perk: np.ndarray
+    gold_perk: np.ndarray
+    relational_bond: np.ndarray
+    welcome_offer: np.ndarray
+    defection_hazard: np.ndarray
+    save_rate: np.ndarray
+    unit_cost: np.ndarray
+    serving_cost: np.ndarray
+    care_spend: np.ndarray
+    brand_investment: np.ndarray
+    recovery_cost: np.ndarray
+    acquisition_spend: np.ndarray
+    unfair_loss: np.ndarray
+    terms_changed: np.ndarray
+    open: np.ndarray
+
+
+@dataclass(frozen=True)
+class PeriodDraws:
+    """Every random number customers use in one period, one per customer each."""
+
+    service_noise: np.ndarray
+    failure: np.ndarray
+    complaint: np.ndarray
+    recovery: np.ndarray
+    talk: np.ndarray
+    hazard: np.ndarray
+    review: np.ndarray
+    choice: np.ndarray
+    save: np.ndarray
+
+
+BLOCK_ROWS = 1 << 15
+
+
+def blocks(customers: int, size: int = BLOCK_ROWS) -> list[slice]:
+    """Consecutive row slices of at most ``size`` customers.
+
+    The vectorised path advances customers block by block: each customer's
+    period depends only on its own row and on state frozen for the period,
+    so any split gives the same result, and blocks small enough to stay in
+    the processor's cache run several times faster than one pass over a
+    million rows.
+    """
+    return [slice(start, min(start + size, customers)) for start in range(0, customers, size)] or [slice(0, 0)]
+
+
+def draw_period(rng: np.random.Generator, customers: int) -> PeriodDraws:
+    """Draw one period's random numbers, always in the same order and shape."""
+    noise = rng.standard_normal(customers)
+    failure, complaint, recovery, talk, hazard, review, choice, save = rng.random((8, customers))
+    return PeriodDraws(noise, failure, complaint, recovery, talk, hazard, review, choice, save)
+
+
+def lognormal(rng: np.random.Generator, mean: float, cv: float, size: int) -> np.ndarray:
+    """Log-normal draws with the given mean and coefficient of variation."""
+    if mean == 0:
+        return np.zeros(size)
+    sigma2 = np.log1p(cv**2)
+    return rng.lognormal(np.log(mean) - sigma2 / 2, np.sqrt(sigma2), size)
+
+
+def create_customers(scenario: Scenario, market: MarketState, rng: np.random.Generator) -> Customers:
+    """Draw a population for ``scenario`` and place it in the market.
+
+    Each customer starts with the firm (or outside option) it picks by the
+    logit choice with no barriers; those with a firm get a geometric tenure of
+    mean ``initial_tenure``, trust in their firm that has grown with that
+    tenure, and points earned over it.
+    """
+    p = scenario.population
+    n = scenario.market.customers
+    n_firms = market.n_firms
+    options = n_firms + 1
+
+    w_price = lognormal(rng, p.price_sensitivity, p.price_sensitivity_cv, n)
+    w_quality = lognormal(rng, p.quality_sensitivity, p.quality_sensitivity_cv, n)
+    w_image = lognormal(rng, p.image_sensitivity, p.image_sensitivity_cv, n)
+    effort = lognormal(rng, p.switching_effort, p.switching_effort_cv, n)
+    propensity = _beta_around(rng, p.complaint_propensity, p.complaint_concentration, n)
+    segment = rng.choice(3, size=n, p=np.asarray(p.segment_shares)).astype(np.int8)
+
+    utility = (
+        value.delivered_value(
+            market.quality[:, None],
+            market.price[:, None],
+            market.image[:, None],
+            w_quality=w_quality,
+            w_price=w_price,
+            w_image=w_image,
+        )
+        + p.trust_weight * p.trust_prior
+    )
+    utility[n_firms] = scenario.market.outside_value
+    utility[~market.open] = -np.inf
+    firm = logit_choice(utility, rng.random(n)).astype(np.int16)
+    served = firm < n_firms
+
+    success = 1.0 / (1.0 + p.initial_tenure)
+    tenure = np.where(served, rng.geometric(success, n) - 1, 0).astype(np.int32)
+    expectation = market.quality[firm] + p.expectation_sd * rng.standard_normal(n)
+
+    trust = np.full((options, n), p.trust_prior)
+    trust[n_firms] = 0.0
+    rows = np.arange(n)
+    grown = p.trust_prior + (0.9 - p.trust_prior) * -np.expm1(-tenure / 24.0)
+    trust[firm, rows] = np.where(served, grown, 0.0)
+
+    volume = volume_bought(scenario, segment, tenure)
+    points = np.where(
+        served,
+        np.minimum(market.points_cap[firm], market.points_rate[firm] * market.price[firm] * volume * tenure),
+        0.0,
+    )
+
+    return Customers(
+        w_price=w_price,
+        w_quality=w_quality,
+        w_image=w_image,
+        effort=effort,
+        complaint_propensity=propensity,
+        segment=segment,
+        review_propensity=_beta_around(
+            rng, p.review_probability, p.review_concentration, n
+        ),  # drawn last: earlier draws keep their streams
+        firm=firm,
+        tenure=tenure,
+        expectation=expectation,
+        trust=trust,
+        points=points,
+        served_firm=np.full(n, n_firms, dtype=np.int16),
+        served_tenure=np.zeros(n, dtype=np.int32),
+        volume=np.zeros(n),
+        satisfaction=np.full(n, np.nan),
+        failed=np.zeros(n, dtype=bool),
+        complained=np.zeros(n, dtype=bool),
+        recovered=np.zeros(n, dtype=bool),
+        said=np.zeros(n, dtype=np.int8),
+        exit_fee_paid=np.zeros(n),
+        referred=np.zeros(n, dtype=bool),
+        by_referral=np.zeros(n, dtype=bool),
+        served_by_referral=np.zeros(n, dtype=bool),
+        loyalty=np.full(n, -1, dtype=np.int8),
+    )
+
+
+def _beta_around(rng: np.random.Generator, mean: float, concentration: float, size: int) -> np.ndarray:
+    """Probabilities Beta-distributed with ``mean`` and ``concentration`` (a + b).
+
+    All equal to ``mean`` when the mean is 0 or 1 or the concentration 0.
+    """
+    if 0 < mean < 1 and concentration > 0:
+        return rng.beta(mean * concentration, (1 - mean) * concentration, size)
+    return np.full(size, mean)
+
+
+def volume_bought(scenario: Scenario, segment: np.ndarray, tenure: np.ndarray) -> np.ndarray:
+    """Units bought per period: segment spend times growth with tenure."""
+    spend = np.asarray(scenario.population.segment_spend)[segment]
+    m = scenario.market
+    return spend * accounting.spend_multiplier(tenure, growth=m.spend_growth, months=m.spend_growth_months)

@@ -1,0 +1,446 @@
+"""The fit: scenario parameters searched so that the simulated cohort retains as the observed one did."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from sim.engine.parameters import Scenario
+from sim.experiments.calibration.cohorts import CohortCounts, pooled, simulate_cohort
+from sim.experiments.calibration.observed import CalibrationError, RetentionTable, conditional_log_likelihood
+from sim.experiments.calibration.sbg import SbgFit, fit_sbg
+from sim.experiments.calibration.surface import Surface, bootstrap_sbg, spread_out
+from sim.experiments.calibration.surface import bootstrap as bootstrap_fits
+from sim.experiments.designs import unit_sample
+from sim.experiments.evaluator import Evaluator, evaluator
+from sim.experiments.fields import Factor, Field, FieldError, make_factor, parse_vary, resolve_field, with_values
+
+DEFAULT_FIT = ("population.review_probability=0.005:0.25:log", "population.review_concentration=0.3:30:log")
+CONFIDENCE = 0.95
+EDGE = 0.01  # share of a range within which an estimate counts as on its edge
+MAX_ROUNDS = 4  # fits of the surface: after the first, each adds candidates where the bootstrap puts plausible values
+DESIGN_REPLICATES = 50  # bootstrap replicates that choose the next candidates (the final interval uses them all)
+
+
+FitParameter = Factor
+"""A parameter to fit and the range searched: a ``sim.experiments.fields.Factor`` with a range (``LOW:HIGH``,
+optionally ``:log``, searched evenly on a log scale)."""
+
+
+def parse_fit(texts: Sequence[str] | None, scenario: Scenario, firm: str) -> list[Factor]:
+    """Fit parameters from ``PATH=LOW:HIGH[:log]`` texts (default ``DEFAULT_FIT``): one to three, each named once.
+
+    Paths are those of ``sim.experiments.fields``; ``firm.NAME`` is the
+    cohort's firm. A fitted parameter must be a number that is not a whole
+    number, and both ends of its range must be values the scenario allows.
+
+    Raises:
+        CalibrationError: naming the text and what is allowed.
+    """
+    parameters = []
+    for text in texts or DEFAULT_FIT:
+        try:
+            path, spec = parse_vary(text, "--fit")
+            factor = make_factor(scenario, path, spec, "--fit", firm=firm)
+            if factor.low is None or factor.points is not None:
+                raise FieldError(
+                    f"--fit {text}: must be PARAMETER=LOW:HIGH or PARAMETER=LOW:HIGH:log, "
+                    "e.g. population.switching_effort_cv=0.1:2"
+                )
+            if factor.field.whole or factor.field.name == "image":
+                raise FieldError(
+                    f"--fit {text}: {factor.field.name} cannot be fitted (a whole number, or an "
+                    "image that evolves); fit a parameter that is a real number"
+                )
+            for value in (factor.low, factor.high):
+                with_values(scenario, [factor.field], [value])
+        except FieldError as error:
+            message = str(error)
+            raise CalibrationError(message if message.startswith("--fit") else f"--fit {text}: {message}") from None
+        parameters.append(factor)
+    if not 1 <= len(parameters) <= 3:
+        raise CalibrationError(f"--fit: give one to three parameters, not {len(parameters)}")
+    keys = [(p.field.group, p.field.firms, p.field.name) for p in parameters]
+    if len(set(keys)) != len(keys):
+        raise CalibrationError("--fit: a parameter is named twice")
+    return parameters
+
+
+def apply_settings(scenario: Scenario, firm: str, settings: Sequence[str]) -> Scenario:
+    """A copy of ``scenario`` with ``PATH=VALUE`` settings applied (paths as for ``parse_fit``).
+
+    Raises:
+        CalibrationError: naming the setting and what is allowed.
+    """
+    fields, values = [], []
+    for text in settings:
+        path, sep, value_text = text.partition("=")
+        try:
+            value = float(value_text)
+        except ValueError:
+            value = math.nan
+        if not sep or not math.isfinite(value):
+            raise CalibrationError(f"--set {text}: must be PARAMETER=NUMBER, e.g. population.switching_effort_cv=1.2")
+        try:
+            fields.append(resolve_field(scenario, path.strip(), firm))
+        except FieldError as error:
+            raise CalibrationError(f"--set {text}: {error}") from None
+        values.append(value)
+    return fitted_scenario(scenario, fields, values, "--set")
+
+
+def fitted_scenario(
+    scenario: Scenario, fields: Sequence[Field], values: Sequence[float], option: str = "--fit"
+) -> Scenario:
+    """A copy of ``scenario`` with each field set to its value (validated).
+
+    Raises:
+        CalibrationError: a value the scenario does not allow.
+    """
+    try:
+        return with_values(scenario, fields, [float(v) for v in values])
+    except FieldError as error:
+        raise CalibrationError(f"{option}: {error}") from None
+
+
+@dataclass
+class Calibration:
+    """What a calibration found. Intervals are 95% bootstrap percentiles.
+
+    Attributes:
+        scenario: the scenario as given.
+        calibrated: the scenario with the fitted values (rounded to 4 significant digits).
+        firm: the firm whose joiners form the cohort.
+        table: the observed table.
+        fit_periods: the last period of the fit window; later rows are the hold-out.
+        parameters: what was fitted.
+        estimate, low, high: fitted values and their intervals, one per parameter.
+        before: each parameter's value in the scenario as given.
+        seeds: the simulation's seeds (common to every candidate).
+        horizon, warmup, window: periods followed, before joiners count, and run on beyond.
+        design: every candidate simulated: its values, stage, log-likelihood and cohort size.
+        curve: the smoothed surface's retention curve at the estimate, periods 1..horizon.
+        fitted: the cohort simulated with the calibrated scenario itself, per seed: the fitted and projected curve.
+        band: 95% band of that curve (low, high), periods 1..horizon: the curve plus the 2.5% and 97.5%
+            percentiles of the bootstrap fits' surface curves less the surface curve at the estimate.
+        sbg: the sBG fit; ``sbg_low``/``sbg_high`` its bootstrap intervals (alpha, beta), NaN without cohort sizes.
+        sbg_band: 95% band of the sBG curve (NaN without cohort sizes).
+        bootstrap: fitted values of each bootstrap replicate, shape (replicates, parameters).
+        notes: caveats for the report (an estimate at the edge of its range, intervals without sampling noise).
+    """
+
+    scenario: Scenario
+    calibrated: Scenario
+    firm: str
+    table: RetentionTable
+    fit_periods: int
+    parameters: list[FitParameter]
+    estimate: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    before: np.ndarray
+    seeds: list[int]
+    horizon: int
+    warmup: int
+    window: int
+    design: pd.DataFrame
+    curve: np.ndarray
+    fitted: list[CohortCounts]
+    band: tuple[np.ndarray, np.ndarray]
+    sbg: SbgFit
+    sbg_low: np.ndarray
+    sbg_high: np.ndarray
+    sbg_band: tuple[np.ndarray, np.ndarray]
+    bootstrap: np.ndarray
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def fit_table(self) -> RetentionTable:
+        """The rows the fit used."""
+        return self.table.upto(self.fit_periods)
+
+    @property
+    def model_survival(self) -> np.ndarray:
+        """Retention of the cohort simulated with the calibrated scenario, periods 1..horizon, all seeds pooled."""
+        return pooled(self.fitted).survival
+
+    @property
+    def model_churn(self) -> np.ndarray:
+        """Churn rate by tenure of the cohort simulated with the calibrated scenario, all seeds pooled."""
+        return pooled(self.fitted).churn_rate
+
+    @property
+    def sbg_survival(self) -> np.ndarray:
+        """The sBG fit's retention, periods 1..horizon."""
+        return self.sbg.survival(np.arange(1, self.horizon + 1))
+
+
+def default_fit_periods(table: RetentionTable) -> int:
+    """The last period of the first two thirds of the table's rows (at least two rows, at least one left over)."""
+    rows = min(max(2, math.ceil(2 * len(table) / 3)), len(table) - 1)
+    return int(table.period[rows - 1])
+
+
+def calibrate(
+    scenario: Scenario,
+    table: RetentionTable,
+    *,
+    firm: str | None = None,
+    parameters: Sequence[FitParameter] | None = None,
+    fit_periods: int | None = None,
+    seeds: Sequence[int] | None = None,
+    horizon: int | None = None,
+    warmup: int = 12,
+    window: int = 12,
+    bootstrap: int = 200,
+    workers: int = 1,
+    scheduler: str | None = None,
+    runner: Evaluator | None = None,
+    progress: bool = False,
+    random_seed: int = 0,
+) -> Calibration:
+    """Fit scenario parameters so that the firm's simulated joiners retain as the observed cohort did.
+
+    Args:
+        scenario: the market to calibrate.
+        table: the observed cohort retention table.
+        firm: the firm whose joiners form the simulated cohort (default: the first).
+        parameters: what to fit, with ranges (default: ``DEFAULT_FIT``).
+        fit_periods: last period of the fit window (default: ``default_fit_periods``);
+            later rows are held out to check the projection.
+        seeds: the simulation's seeds, common to every candidate (default: the scenario's).
+        horizon: periods to project (default: the table's last period + 12).
+        warmup: periods before joiners count (see ``simulate_cohort``).
+        window: periods run beyond warm-up and horizon (see ``simulate_cohort``).
+        bootstrap: bootstrap replicates for the intervals.
+        workers: processes running simulations (1: this process).
+        scheduler: address of a running Dask scheduler to run them on instead.
+        runner: the evaluator to run them on (left running); overrides ``workers`` and ``scheduler``.
+        progress: show a progress bar.
+        random_seed: seed of the search design and of the bootstrap.
+
+    Returns:
+        A ``Calibration``.
+
+    Raises:
+        CalibrationError: settings that cannot be used, one line each.
+    """
+    firm = firm if firm is not None else scenario.firms[0].name
+    names = [f.name for f in scenario.firms]
+    if firm not in names:
+        raise CalibrationError(f"--firm {firm}: no such firm in {scenario.name}; firms are {', '.join(names)}")
+    if len(table) < 3:
+        raise CalibrationError(
+            f"{table.source}: {len(table)} period(s) after period 0: "
+            "at least 3 are needed (to fit on some and check the rest)"
+        )
+    parameters = list(parameters) if parameters is not None else parse_fit(None, scenario, firm)
+    seeds = list(seeds) if seeds is not None else scenario.seeds
+    if len(seeds) < 2:
+        raise CalibrationError("--replications: at least 2 seeds are needed (the bootstrap resamples them)")
+    fit_periods = default_fit_periods(table) if fit_periods is None else int(fit_periods)
+    fit_rows = int(np.sum(table.period <= fit_periods))
+    if fit_periods > table.last_period or fit_rows < max(2, len(parameters)):
+        raise CalibrationError(
+            f"--fit-periods {fit_periods}: must leave at least {max(2, len(parameters))} rows of {table.source} to fit "
+            f"and be at most its last period, {table.last_period}"
+        )
+    horizon = table.last_period + 12 if horizon is None else int(horizon)
+    if horizon < table.last_period:
+        raise CalibrationError(f"--horizon {horizon}: must reach the table's last period, {table.last_period}")
+    if bootstrap < 20:
+        raise CalibrationError(f"--bootstrap {bootstrap}: must be at least 20 for a 95% interval")
+
+    rng = np.random.default_rng([random_seed, 2007])
+    observed = table.upto(fit_periods)
+    lows = _to_search(parameters, [p.low for p in parameters])
+    highs = _to_search(parameters, [p.high for p in parameters])
+    d = len(parameters)
+    first, more = 4 + 4 * d, d + 4
+    bar = tqdm(
+        total=(first + more + 1) * len(seeds),
+        desc=f"calibrating {scenario.name}",
+        unit="run",
+        disable=not progress,
+        leave=False,
+    )
+    runner = runner if runner is not None else evaluator(workers, scheduler)
+    simulator = _Simulator(scenario, firm, parameters, seeds, horizon, warmup, window, runner, bar)
+
+    def simulate(search: np.ndarray) -> list[list[CohortCounts]]:
+        return simulator(_from_search(parameters, search))
+
+    tail = (1 - CONFIDENCE) / 2 * 100
+    notes: list[str] = []
+    with bar, runner:
+        # A Latin hypercube over the whole range, then rounds of candidates where the bootstrap puts plausible
+        # values. The search runs on each parameter's search scale (log where asked).
+        points = lows + unit_sample("lhs", d, first, rng) * (highs - lows)
+        counts = simulate(points)
+        stage = [1] * first
+        estimate = low = high = None
+        for round_ in range(MAX_ROUNDS):
+            surface = Surface.fit(points, counts, lows, highs)
+            simulated = [conditional_log_likelihood(observed, _at(pooled(c).survival, observed.period)) for c in counts]
+            starts = [points[int(np.argmax(simulated))]] + ([estimate] if estimate is not None else [])
+            previous = (estimate, low, high)
+            estimate = surface.best(observed, starts)
+            replicates, _ = bootstrap_fits(surface, table, observed, estimate, min(bootstrap, DESIGN_REPLICATES), rng)
+            low, high = np.percentile(replicates, [tail, 100 - tail], axis=0)
+            if round_ > 0 and _settled(previous, (estimate, low, high)) or round_ == MAX_ROUNDS - 1:
+                break
+            scale = highs - lows
+            taken = np.vstack([(points - lows) / scale, (estimate - lows) / scale])
+            new = spread_out((replicates - lows) / scale, taken, more - 1)
+            new = np.vstack([estimate, lows + new * scale])
+            bar.total = bar.n + (len(new) + 1) * len(seeds)
+            bar.refresh()
+            counts += simulate(new)
+            points = np.vstack([points, new])
+            stage += [round_ + 2] * len(new)
+
+        replicates, curves = bootstrap_fits(surface, table, observed, estimate, bootstrap, rng)
+        curve = surface.survival(estimate)
+        replicates = _from_search(parameters, replicates)
+        low, high = np.percentile(replicates, [tail, 100 - tail], axis=0)
+        estimate = _from_search(parameters, estimate)
+        rounded = np.array([float(f"{v:.4g}") for v in estimate])
+        calibrated = fitted_scenario(scenario, [p.field for p in parameters], rounded)
+        fitted = simulator(rounded[None, :])[0]
+        spread = np.percentile(curves - curve, [tail, 100 - tail], axis=0)
+        band = tuple(np.clip(pooled(fitted).survival + spread, 0.0, 1.0))
+
+    calibrated = calibrated.model_copy(
+        update={
+            "name": f"{scenario.name}_calibrated",
+            "description": (scenario.description + " " if scenario.description else "")
+            + f"Calibrated to the cohort retention table {Path(table.source).name} (joiners of {firm}): "
+            + ", ".join(f"{p.path} = {v:g}" for p, v in zip(parameters, rounded, strict=True))
+            + ".",
+        }
+    )
+    covered = (_to_search(parameters, high) - _to_search(parameters, low)) / (highs - lows)
+    for p, est, share in zip(parameters, estimate, covered, strict=True):
+        if share > 0.5:
+            notes.append(
+                f"The table says little about {p.path}: its 95% interval covers {share:.0%} of the range "
+                "searched, and the estimate is only the best of many values that fit about as well."
+            )
+        elif min(est - p.low, p.high - est) <= EDGE * (p.high - p.low):
+            notes.append(f"{p.path} = {est:.4g} is at the edge of its range {p.low:g}:{p.high:g}: widen the range.")
+    if table.customers is None:
+        notes.append(
+            f"{table.source} gives no cohort size (customers column): intervals reflect the simulation's noise "
+            "only, not the sampling noise of the observed cohort, and the sBG fit has none."
+        )
+    if len(seeds) < 5:
+        notes.append(
+            f"Only {len(seeds)} seeds: the bootstrap over seeds understates the simulation's noise; use 5 or more."
+        )
+
+    sbg = fit_sbg(observed)
+    sbg_low = sbg_high = np.full(2, np.nan)
+    sbg_band = (np.full(horizon, np.nan), np.full(horizon, np.nan))
+    if table.customers is not None:
+        draws, curves = bootstrap_sbg(sbg, table, observed, horizon, bootstrap, rng)
+        sbg_low, sbg_high = np.percentile(draws, [tail, 100 - tail], axis=0)
+        sbg_band = tuple(np.percentile(curves, [tail, 100 - tail], axis=0))
+
+    design = pd.DataFrame(_from_search(parameters, points), columns=[p.path for p in parameters])
+    design.insert(0, "stage", stage)
+    design["log_likelihood"] = [
+        conditional_log_likelihood(observed, _at(pooled(c).survival, observed.period)) for c in counts
+    ]
+    design["cohort"] = [pooled(c).joined for c in counts]
+    before = np.array([float(p.field.value(scenario)) for p in parameters])
+    return Calibration(
+        scenario=scenario,
+        calibrated=calibrated,
+        firm=firm,
+        table=table,
+        fit_periods=fit_periods,
+        parameters=parameters,
+        estimate=rounded,
+        low=low,
+        high=high,
+        before=before,
+        seeds=seeds,
+        horizon=horizon,
+        warmup=warmup,
+        window=window,
+        design=design,
+        curve=curve,
+        fitted=fitted,
+        band=band,
+        sbg=sbg,
+        sbg_low=sbg_low,
+        sbg_high=sbg_high,
+        sbg_band=sbg_band,
+        bootstrap=replicates,
+        notes=notes,
+    )
+
+
+def _at(survival: np.ndarray, periods: np.ndarray) -> np.ndarray:
+    """A curve over periods 1..K read at some of them."""
+    return survival[np.asarray(periods) - 1]
+
+
+def _to_search(parameters: Sequence[FitParameter], values: np.ndarray) -> np.ndarray:
+    """Values (rows of candidates) on the scale each parameter is searched on: log where asked."""
+    values = np.asarray(values, dtype=float)
+    logs = np.array([p.log for p in parameters])
+    return np.where(logs, np.log(np.where(logs, values, 1.0)), values)
+
+
+def _from_search(parameters: Sequence[FitParameter], search: np.ndarray) -> np.ndarray:
+    """The inverse of ``_to_search``."""
+    search = np.asarray(search, dtype=float)
+    logs = np.array([p.log for p in parameters])
+    return np.where(logs, np.exp(np.where(logs, search, 0.0)), search)
+
+
+def _settled(before: tuple, after: tuple) -> bool:
+    """Whether the estimate and interval moved by less than a tenth of the interval's width since the last round."""
+    (e0, l0, h0), (e1, l1, h1) = before, after
+    width = np.maximum(h1 - l1, 1e-12)
+    return bool(
+        np.all(np.abs(e1 - e0) < 0.1 * width)
+        and np.all(np.abs(l1 - l0) < 0.1 * width)
+        and np.all(np.abs(h1 - h0) < 0.1 * width)
+    )
+
+
+class _Simulator:
+    """Runs the cohort of each candidate on every seed, on the study's evaluator."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        firm: str,
+        parameters: Sequence[Factor],
+        seeds: Sequence[int],
+        horizon: int,
+        warmup: int,
+        window: int,
+        runner: Evaluator,
+        bar: tqdm,
+    ) -> None:
+        self.scenario, self.firm, self.parameters, self.seeds = scenario, firm, list(parameters), list(seeds)
+        self.horizon, self.warmup, self.window = horizon, warmup, window
+        self.runner, self.bar = runner, bar
+
+    def __call__(self, points: np.ndarray) -> list[list[CohortCounts]]:
+        """Per point, the cohort counts of each seed (seeds in order)."""
+        fields = [p.field for p in self.parameters]
+        scenarios = [fitted_scenario(self.scenario, fields, point) for point in points]
+        calls = [(s, self.firm, seed, self.horizon, self.warmup, self.window) for s in scenarios for seed in self.seeds]
+        results = self.runner.map(simulate_cohort, calls, progress=self.bar)
+        k = len(self.seeds)
+        return [results[i * k : (i + 1) * k] for i in range(len(points))]

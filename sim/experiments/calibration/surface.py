@@ -1,0 +1,149 @@
+"""The smoothed likelihood surface the fit searches, and the bootstrap that gives its intervals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize, special
+
+from sim.experiments.calibration.cohorts import CohortCounts
+from sim.experiments.calibration.observed import CalibrationError, RetentionTable, _log_likelihood, resample_table
+from sim.experiments.calibration.sbg import SbgFit, fit_sbg
+
+
+@dataclass
+class Surface:
+    """Each tenure's simulated churn rate (logit scale) as a smooth function of the parameters.
+
+    At a query point the surface is a local quadratic regression (loess) on
+    the nearest candidates simulated, weighted by the tricube of their
+    distance (parameters scaled to their ranges): it follows a curved ridge
+    of the likelihood where one quadratic over the whole range could not.
+    ``counts`` holds each candidate's per-seed cohort counts, shape
+    (candidates, seeds, 2, horizon), so that the bootstrap can rebuild the
+    surface on seeds drawn with replacement.
+    """
+
+    low: np.ndarray
+    high: np.ndarray
+    points: np.ndarray
+    counts: np.ndarray
+    logits: np.ndarray
+
+    @classmethod
+    def fit(cls, points: np.ndarray, counts: list[list[CohortCounts]], low: np.ndarray, high: np.ndarray) -> Surface:
+        """The surface through the candidates ``points`` (rows, on the search scale) and their cohorts by seed."""
+        stacked = np.array([[[c.at_risk, c.lost] for c in per_seed] for per_seed in counts])
+        empty = np.flatnonzero((stacked[:, :, 0].sum(axis=1) == 0).any(axis=0))
+        if empty.size:
+            raise CalibrationError(
+                f"at some candidate values no simulated joiner stays {empty[0] + 1} periods: the simulated cohorts are "
+                "too small; use more --customers or --replications, or a shorter --horizon"
+            )
+        surface = cls(low, high, (points - low) / (high - low), stacked, np.empty(0))
+        surface.logits = surface.refit(np.ones(stacked.shape[1]))
+        return surface
+
+    @property
+    def neighbours(self) -> int:
+        """Candidates each local regression uses: twice its coefficients and two more, or all there are."""
+        d = self.points.shape[1]
+        return min(len(self.points), (d + 1) * (d + 2) + 2)
+
+    def refit(self, seed_weights: np.ndarray) -> np.ndarray:
+        """Empirical logits of each candidate's churn by tenure, the seeds weighted (bootstrap: times drawn)."""
+        totals = np.einsum("s,psch->pch", seed_weights, self.counts)
+        at_risk, lost = totals[:, 0], totals[:, 1]
+        return np.log((lost + 0.5) / (at_risk - lost + 0.5))
+
+    def survival(self, x: np.ndarray, logits: np.ndarray | None = None) -> np.ndarray:
+        """Retention after 1..horizon periods at parameter values ``x``."""
+        u = (np.asarray(x, dtype=float) - self.low) / (self.high - self.low)
+        offset = self.points - u
+        distance = np.sqrt((offset**2).sum(axis=1))
+        near = np.argpartition(distance, self.neighbours - 1)[: self.neighbours]
+        reach = distance[near].max() * 1.1 + 1e-9
+        weight = (1 - (distance[near] / reach) ** 3) ** 3
+        features = _quadratic_features(offset[near]) * np.sqrt(weight)[:, None]
+        targets = (self.logits if logits is None else logits)[near] * np.sqrt(weight)[:, None]
+        gram = features.T @ features
+        gram[np.diag_indices_from(gram)] += 1e-8 * np.trace(gram)  # a touch of ridge keeps sparse neighbourhoods stable
+        coefficients = np.linalg.solve(gram, features.T @ targets)
+        return np.cumprod(1.0 - special.expit(coefficients[0]))
+
+    def best(self, table: RetentionTable, starts: Iterable[np.ndarray], logits: np.ndarray | None = None) -> np.ndarray:
+        """The parameter values in the range that maximise the table's likelihood under the surface."""
+        at_risk, kept = table.counts()
+        rows = table.period - 1
+
+        def loss(x: np.ndarray) -> float:
+            return -_log_likelihood(at_risk, kept, self.survival(x, logits)[rows])
+
+        bounds = list(zip(self.low, self.high, strict=True))
+        found = [
+            optimize.minimize(loss, np.clip(s, self.low, self.high), method="Nelder-Mead", bounds=bounds)
+            for s in starts
+        ]
+        return np.asarray(min(found, key=lambda r: r.fun).x, dtype=float)
+
+
+def _quadratic_features(u: np.ndarray) -> np.ndarray:
+    """Columns 1, u_i and u_i * u_j (i <= j) of points ``u`` (points by parameters)."""
+    d = u.shape[1]
+    columns = (
+        [np.ones(len(u))] + [u[:, i] for i in range(d)] + [u[:, i] * u[:, j] for i in range(d) for j in range(i, d)]
+    )
+    return np.stack(columns, axis=1)
+
+
+def spread_out(candidates: np.ndarray, taken: np.ndarray, count: int) -> np.ndarray:
+    """``count`` of the candidates, each in turn the one farthest from those taken so far (scaled coordinates)."""
+    chosen = []
+    taken = np.array(taken, dtype=float)
+    for _ in range(min(count, len(candidates))):
+        gap = np.min(np.linalg.norm(candidates[:, None, :] - taken[None, :, :], axis=2), axis=1)
+        pick = int(np.argmax(gap))
+        chosen.append(candidates[pick])
+        taken = np.vstack([taken, candidates[pick]])
+    return np.array(chosen)
+
+
+def bootstrap(
+    surface: Surface,
+    table: RetentionTable,
+    observed: RetentionTable,
+    estimate: np.ndarray,
+    replicates: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Refit on resampled seeds and a resampled table: each replicate's fitted values and surface curve."""
+    seeds = surface.counts.shape[1]
+    values, curves = [], []
+    for _ in range(replicates):
+        weights = np.bincount(rng.integers(seeds, size=seeds), minlength=seeds).astype(float)
+        logits = surface.refit(weights)
+        window = resample_table(table, rng).upto(observed.last_period) if table.customers is not None else observed
+        x = surface.best(window, [estimate], logits)
+        values.append(x)
+        curves.append(surface.survival(x, logits))
+    return np.array(values), np.array(curves)
+
+
+def bootstrap_sbg(
+    fit: SbgFit,
+    table: RetentionTable,
+    observed: RetentionTable,
+    horizon: int,
+    replicates: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """SBG fits to resampled tables: (alpha, beta) of each replicate and its curve over 1..horizon."""
+    periods = np.arange(1, horizon + 1)
+    values, curves = [], []
+    for _ in range(replicates):
+        refit = fit_sbg(resample_table(table, rng).upto(observed.last_period), start=fit)
+        values.append((refit.alpha, refit.beta))
+        curves.append(refit.survival(periods))
+    return np.array(values), np.array(curves)

@@ -1,0 +1,1 @@
+"""Each study's report: findings in plain sentences, tables and figures, as Markdown and HTML."""

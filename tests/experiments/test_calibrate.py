@@ -1,0 +1,411 @@
+"""Calibration to an observed cohort retention table: formulas, the sorting effect, recovery, files and the command."""
+
+import json
+import math
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from sim import Event, Market, Population, Scenario
+from sim.cli import app
+from sim.engine.scenario_files import load_scenario
+from sim.experiments.calibration import (
+    CalibrationError,
+    apply_settings,
+    calibrate,
+    churn_by_tenure,
+    conditional_log_likelihood,
+    constant_rate_cohort,
+    curve_table,
+    fit_sbg,
+    holdout_table,
+    parameter_table,
+    parse_fit,
+    pooled,
+    read_retention_table,
+    retention_table,
+    sample_cohort,
+    sbg_churn_probability,
+    sbg_churn_rate,
+    sbg_survival,
+    simulate_cohort,
+)
+from sim.outputs.scenario_toml import scenario_toml
+
+# Fader & Hardie (2007), "How to project customer retention", Table 1: customers still active of 1,000 who
+# joined, after years 1-7, and the sBG estimates they report for each segment.
+REGULAR = [631, 468, 382, 326, 289, 262, 241]
+HIGH_END = [869, 743, 653, 593, 551, 517, 491]
+
+
+def small(customers: int = 3000) -> Scenario:
+    return Scenario(name="small", market=Market(customers=customers))
+
+
+def write_table(folder: Path, text: str, name: str = "cohort.csv") -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --- the sBG reference model ----------------------------------------------------------------------------------------
+
+
+def test_sbg_curves_match_hand_computed_values():
+    # alpha = beta = 1: churn rates uniform on 0..1, S(t) = 1 / (t + 1).
+    assert sbg_survival(1, 1, [0, 1, 2, 3]) == pytest.approx([1, 1 / 2, 1 / 3, 1 / 4])
+    assert sbg_churn_probability(1, 1, [1, 2, 3]) == pytest.approx([1 / 2, 1 / 6, 1 / 12])
+    assert sbg_churn_rate(1, 1, [1, 2, 3]) == pytest.approx([1 / 2, 1 / 3, 1 / 4])
+    # alpha = 2, beta = 3: P(T=1) = 2/5, P(T=2) = 3/6 * 2/5 = 1/5, so S(1) = 3/5 and S(2) = 2/5.
+    assert sbg_churn_probability(2, 3, [1, 2]) == pytest.approx([0.4, 0.2])
+    assert sbg_survival(2, 3, [1, 2]) == pytest.approx([0.6, 0.4])
+
+
+def test_the_likelihood_is_fader_and_hardies():
+    # 10 customers, 5 left in period 1, 2 in period 2, 3 still active: with alpha = beta = 1,
+    # LL = 5 log P(T=1) + 2 log P(T=2) + 3 log S(2) = 5 log(1/2) + 2 log(1/6) + 3 log(1/3).
+    table = retention_table([1, 2], [0.5, 0.3], [10, 10])
+    expected = 5 * math.log(1 / 2) + 2 * math.log(1 / 6) + 3 * math.log(1 / 3)
+    assert conditional_log_likelihood(table, sbg_survival(1, 1, [1, 2])) == pytest.approx(expected)
+
+
+def test_a_table_that_skips_periods_is_a_product_of_conditional_binomials():
+    # Rows at periods 2 and 5: 10 customers, 6 active at 2, 3 active at 5.
+    table = retention_table([2, 5, 6], [0.6, 0.3, 0.3], [10, 10, 10])
+    s = sbg_survival(1, 1, [2, 5, 6])
+    expected = 6 * math.log(s[0]) + 4 * math.log(1 - s[0]) + 3 * math.log(s[1] / s[0]) + 3 * math.log(1 - s[1] / s[0])
+    expected += 3 * math.log(s[2] / s[1])
+    assert conditional_log_likelihood(table, s) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(("survivors", "alpha", "beta"), [(REGULAR, 0.704, 1.182), (HIGH_END, 0.668, 3.806)])
+def test_the_sbg_fit_reproduces_fader_and_hardies_estimates(survivors, alpha, beta):
+    table = retention_table(range(1, 8), [s / 1000 for s in survivors], [1000] * 7)
+    fit = fit_sbg(table)
+    assert fit.alpha == pytest.approx(alpha, abs=0.001)
+    assert fit.beta == pytest.approx(beta, abs=0.001)
+
+
+# --- the sorting effect ---------------------------------------------------------------------------------------------
+
+
+def test_heterogeneous_constant_churn_rates_make_the_cohorts_churn_fall():
+    rates = np.random.default_rng(3).beta(0.7, 1.2, size=200_000)  # every customer keeps its own rate for ever
+    churn = churn_by_tenure(constant_rate_cohort(rates, np.arange(1, 25)))
+    assert np.all(np.diff(churn) < 0)
+    assert churn[0] == pytest.approx(rates.mean())
+    assert churn[-1] < churn[0] / 4
+    # The sBG model is the same cohort with Beta-distributed rates, in the limit of many customers.
+    assert churn == pytest.approx(sbg_churn_rate(0.7, 1.2, np.arange(1, 25)), rel=0.02)
+
+
+def test_homogeneous_constant_churn_rates_keep_the_cohorts_churn_flat():
+    churn = churn_by_tenure(constant_rate_cohort(np.full(1000, 0.07), np.arange(1, 25)))
+    assert churn == pytest.approx(np.full(24, 0.07))
+
+
+def test_the_sbg_cohorts_churn_falls_and_flattens_as_customers_become_alike():
+    periods = np.arange(1, 37)
+    for scale in (1.0, 10.0, 1000.0):  # the same mean churn, 10%, ever less spread across customers
+        churn = sbg_churn_rate(0.1 * scale, 0.9 * scale, periods)
+        assert np.all(np.diff(churn) < 0)
+        assert churn[0] == pytest.approx(0.1)
+    assert sbg_churn_rate(100.0, 900.0, periods)[-1] == pytest.approx(0.1, rel=0.04)
+
+
+# --- reading a table ------------------------------------------------------------------------------------------------
+
+
+def test_a_table_reads_with_comments_a_period_zero_and_cohort_sizes(tmp_path):
+    path = write_table(
+        tmp_path, "# a cohort of 1,000\n\nPeriod, Retained, Customers\n0,1,1000\n1,0.9,1000\n2,0.85,1000\n3,0.8,1000\n"
+    )
+    table = read_retention_table(path)
+    assert table.period.tolist() == [1, 2, 3]
+    assert table.retained.tolist() == [0.9, 0.85, 0.8]
+    assert table.customers.tolist() == [1000, 1000, 1000]
+    assert len(table.sha256) == 64 and table.source == str(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "period,share\n1,0.9\n",
+            "line 1: unknown column 'share'; columns are period, retained and optionally customers",
+        ),
+        ("period\n1\n2\n3\n", "line 1: missing column 'retained'"),
+        ("period,retained\n1,0.9\n2,abc\n3,0.8\n", "line 3: retained = 'abc': must be a number"),
+        (
+            "period,retained\n1,0.9\n2,85\n3,0.8\n",
+            "line 3: retained = 85: must be a share between 0 and 1 (a share such as 0.85",
+        ),
+        ("period,retained\n1,0.9\n2,-0.1\n3,0.8\n", "line 3: retained = -0.1: must be a share between 0 and 1"),
+        ("period,retained\n1,0.9\n1,0.85\n3,0.8\n", "line 3: period = 1 after period 1: periods must increase"),
+        ("period,retained\n1,0.9\n2.5,0.85\n3,0.8\n", "line 3: period = '2.5': must be a whole number"),
+        ("period,retained\n1,0.8\n2,0.85\n3,0.7\n", "line 3: retained = 0.85 after 0.8: retention cannot rise"),
+        ("period,retained\n0,0.95\n1,0.9\n2,0.85\n3,0.8\n", "line 2: retained = 0.95 at period 0: must be 1"),
+        (
+            "period,retained,customers\n1,0.9,100\n2,0.85,1.5\n3,0.8,100\n",
+            "line 3: customers = '1.5': must be a whole number",
+        ),
+        (
+            "period,retained,customers\n1,0.9,100\n2,0.85,200\n3,0.8,100\n",
+            "line 3: customers = 200 after 100: must not rise",
+        ),
+        ("period,retained\n1,0.9\n2,0.85,7\n3,0.8\n", "line 3: 3 fields, expected 2 (period,retained)"),
+        ("period,retained\n0,1\n", "no period after period 0"),
+        ("# nothing here\n", "empty; expected a header line"),
+    ],
+)
+def test_a_bad_table_is_refused_in_one_line_naming_file_line_and_field(tmp_path, text, message):
+    path = write_table(tmp_path, text)
+    with pytest.raises(CalibrationError) as error:
+        read_retention_table(path)
+    assert str(error.value).startswith(f"{path}: ")
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_a_missing_table_is_named(tmp_path):
+    with pytest.raises(CalibrationError, match=r"nothing\.csv: no such file$"):
+        read_retention_table(tmp_path / "nothing.csv")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("population.switchng_effort_cv=0.1:2", "unknown field; did you mean 'switching_effort_cv'?"),
+        ("population.segment_shares=0.1:2", "not a single number"),
+        ("population.reach_satisfied=1:5", "reach_satisfied cannot be fitted (a whole number"),
+        ("population.switching_effort_cv=0.1:9", "population.switching_effort_cv = 9.0: must be <= 5"),
+        ("population.switching_effort_cv=2:1", "LOW must be below HIGH"),
+        ("population.switching_effort_cv=a:1", "'a' is not a number"),
+        ("population.switching_effort_cv", "write PATH=SPEC"),
+        ("population.switching_effort_cv=1:2:7", "must be PARAMETER=LOW:HIGH or PARAMETER=LOW:HIGH:log"),
+        ("firms.Z.price=1:2", "no firm named 'Z' (firms: A, B, C)"),
+        ("brand.decay=0:1", "use market.NAME, population.NAME, firms.FIRM.NAME, firm.NAME"),
+    ],
+)
+def test_a_bad_fit_range_is_refused_in_one_line(text, message):
+    with pytest.raises(CalibrationError) as error:
+        parse_fit([text], Scenario(), "A")
+    assert str(error.value).startswith(f"--fit {text}")
+    assert message in str(error.value)
+
+
+def test_fit_paths_reach_the_population_the_market_the_cohorts_firm_and_any_firm():
+    scenario = Scenario()
+    parameters = parse_fit(
+        ["population.review_probability=0.01:0.1", "firm.defection_hazard=0:0.01", "firms.C.price=20:40"], scenario, "B"
+    )
+    assert [p.field.value(scenario) for p in parameters] == [Population().review_probability, 0.002, 33.0]
+    changed = apply_settings(scenario, "B", ["firm.defection_hazard=0.004", "market.outside_value=0.5"])
+    assert changed.firms[1].defection_hazard == 0.004 and changed.firms[0].defection_hazard == 0.002
+    assert changed.market.outside_value == 0.5
+
+
+# --- the simulated cohort and the fit -------------------------------------------------------------------------------
+
+
+def test_the_simulated_cohort_counts_every_joiner_once_until_it_leaves():
+    counts = simulate_cohort(small(1500), "A", seed=3, horizon=12, warmup=6, window=6)
+    assert counts.joined > 100
+    assert counts.at_risk[0] == counts.joined  # every spell is followed for at least its first period
+    assert np.all(np.diff(counts.at_risk) <= 0) and np.all(counts.lost <= counts.at_risk)
+    assert counts.survival == pytest.approx(np.cumprod(1 - counts.lost / counts.at_risk))
+    again = simulate_cohort(small(1500), "A", seed=3, horizon=12, warmup=6, window=6)
+    assert np.array_equal(again.lost, counts.lost)  # same seed, same cohort
+
+
+def test_calibration_recovers_how_much_customers_differ_from_a_table_the_model_generated():
+    truth = 2.0  # review_concentration: customers differ a lot in how often they reconsider (sorting)
+    scenario = small(3000)
+    [parameter] = parse_fit(["population.review_concentration=0.3:30:log"], scenario, "A")
+    settings = dict(horizon=18, warmup=6, window=6)
+    generated = apply_settings(scenario, "A", [f"population.review_concentration={truth}"])
+    curve = pooled(simulate_cohort(generated, "A", s, **settings) for s in range(101, 109)).survival
+    active = sample_cohort(curve, 1500, np.random.default_rng(11))
+    table = retention_table(range(1, 19), active / 1500, [1500] * 18, source="generated")
+
+    found = calibrate(
+        scenario, table, firm="A", parameters=[parameter], seeds=[1, 2, 3, 4], bootstrap=100, fit_periods=12, **settings
+    )
+    [low], [high], [estimate] = found.low, found.high, found.estimate
+    assert low <= truth <= high
+    assert estimate == pytest.approx(truth, rel=0.3)
+    assert math.log(high / low) < 0.25 * math.log(30 / 0.3)  # an interval that says something
+    assert found.calibrated.population.review_concentration == estimate
+    assert found.calibrated.name == "small_calibrated"
+
+    errors = holdout_table(found).set_index(["model", "window"])
+    assert errors.loc[("simulation", "hold-out"), "rows"] == 6
+    assert errors.loc[("simulation", "hold-out"), "mean_abs_error_pts"] < 3
+    assert errors.loc[("sBG", "hold-out"), "mean_abs_error_pts"] < 3
+    curves = curve_table(found)
+    assert curves.period.tolist() == list(range(19)) and curves.model.iloc[0] == 1.0
+    assert (curves.model_low <= curves.model + 0.02).all() and (curves.model_high >= curves.model - 0.02).all()
+    assert curves.window.tolist().count("hold-out") == 6
+    assert set(parameter_table(found).parameter) == {"population.review_concentration", "alpha", "beta"}
+    assert curves.attrs["retention_file"] == "generated" and curves.attrs["seeds"] == [1, 2, 3, 4]
+
+
+# --- the calibrated scenario as TOML --------------------------------------------------------------------------------
+
+
+def test_a_written_scenario_loads_back_equal(tmp_path):
+    scenario = Scenario(
+        name='odd "name" \\ with ünïcode',
+        description='Line one.\nA "quoted" part, a tab\tand a backslash \\.',
+        market=Market(customers=1234, outside_value=-2.5, discount_rate=0.1),
+        population=Population(segment_shares=(0.25, 0.5, 0.25), switching_effort_cv=1.0e-5),
+        events=[
+            Event(month=3, firm="A", lever="price", by=-0.15, note="a cut"),
+            Event(month=5, firm="all", lever="exit_fee", to=0.0, months=2),
+        ],
+    )
+    path = tmp_path / "written.toml"
+    path.write_text(scenario_toml(scenario, "a header\nover two lines"), encoding="utf-8")
+    assert load_scenario(path) == scenario
+    assert path.read_text(encoding="utf-8").startswith("# a header\n# over two lines\n")
+    tomllib.loads(path.read_text(encoding="utf-8"))  # plain TOML
+
+
+# --- the commands ---------------------------------------------------------------------------------------------------
+
+
+def test_the_commands_write_a_table_then_calibrate_to_it_end_to_end(tmp_path):
+    runner = CliRunner()
+    table = tmp_path / "cohort.csv"
+    made = runner.invoke(
+        app,
+        [
+            "cohort",
+            "baseline",
+            "--firm",
+            "B",
+            "--months",
+            "12",
+            "--sample",
+            "800",
+            "--set",
+            "population.review_probability=0.05",
+            "--customers",
+            "1500",
+            "-r",
+            "2",
+            "--warmup",
+            "6",
+            "--window",
+            "6",
+            "-j",
+            "1",
+            "--out",
+            str(table),
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    assert read_retention_table(table).customers.tolist() == [800] * 12
+    assert "# Changed: population.review_probability=0.05." in table.read_text()
+
+    written = tmp_path / "mine.toml"
+    result = runner.invoke(
+        app,
+        [
+            "calibrate",
+            "baseline",
+            "--retention",
+            str(table),
+            "--firm",
+            "B",
+            "--fit",
+            "population.review_probability=0.01:0.12",
+            "--customers",
+            "1500",
+            "-r",
+            "2",
+            "--warmup",
+            "6",
+            "--window",
+            "6",
+            "--horizon",
+            "15",
+            "--bootstrap",
+            "40",
+            "-j",
+            "1",
+            "--out",
+            str(tmp_path / "out"),
+            "--write",
+            str(written),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    [folder] = list((tmp_path / "out").iterdir())
+    assert folder.name.startswith("baseline-calibrate-B-")
+    for name in (
+        "parameters.csv",
+        "parameters.parquet",
+        "curves.csv",
+        "curves.parquet",
+        "holdout.csv",
+        "holdout.parquet",
+        "design.csv",
+        "design.parquet",
+        "observed.csv",
+        "retention.png",
+        "churn_by_tenure.png",
+        "report.md",
+        "report.html",
+        "manifest.json",
+        "baseline_calibrated.toml",
+    ):
+        assert (folder / name).stat().st_size > 0, name
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["seeds"] == [1, 2] and manifest["firm"] == "B" and manifest["version"]
+    assert manifest["scenario"]["name"] == "baseline" and manifest["calibrated"]["name"] == "baseline_calibrated"
+    assert manifest["retention_sha256"] == read_retention_table(table).sha256
+    assert manifest["fit"][0]["parameter"] == "population.review_probability"
+    assert "--fit population.review_probability=0.01:0.12 --fit-periods 8 --horizon 15" in manifest["reproduce"]
+    assert "--seed 1 --customers 1500" in manifest["reproduce"]
+    calibrated = load_scenario(folder / "baseline_calibrated.toml")
+    assert calibrated.population.review_probability == manifest["fit"][0]["estimate"]
+    assert load_scenario(written) == calibrated
+    report = (folder / "report.md").read_text()
+    assert "## Hold-out check" in report and "![retention](retention.png)" in report and "sorting" in report
+    assert "held-out periods 9-12" in result.output and "calibrated scenario:" in result.output
+    checked = runner.invoke(app, ["check", str(written)])
+    assert checked.exit_code == 0 and ": ok - baseline_calibrated" in checked.output
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--retention", "{missing}"], "missing.csv: no such file"),
+        (["--retention", "{bad}"], "bad.csv: line 3: retained = 1.5: must be a share between 0 and 1"),
+        (
+            ["--retention", "{good}", "--fit", "population.nope=0:1"],
+            "--fit population.nope=0:1: population.nope: unknown field",
+        ),
+        (["--retention", "{good}", "--firm", "Z"], "--firm Z: no such firm in baseline; firms are A, B, C"),
+        (["--retention", "{good}", "--fit-periods", "9"], "--fit-periods 9: must leave at least 2 rows"),
+        (["--retention", "{short}"], "short.csv: 2 period(s) after period 0: at least 3 are needed"),
+        (["--retention", "{good}", "--horizon", "2"], "--horizon 2: must reach the table's last period, 3"),
+    ],
+)
+def test_the_command_refuses_bad_input_with_one_line_and_status_2(tmp_path, arguments, message):
+    files = {
+        "missing": tmp_path / "missing.csv",
+        "bad": write_table(tmp_path, "period,retained\n1,0.9\n2,1.5\n3,0.8\n", "bad.csv"),
+        "good": write_table(tmp_path, "period,retained\n1,0.9\n2,0.85\n3,0.8\n", "good.csv"),
+        "short": write_table(tmp_path, "period,retained\n0,1\n1,0.9\n2,0.8\n", "short.csv"),
+    }
+    arguments = [a.format(**files) for a in arguments]
+    result = CliRunner().invoke(app, ["calibrate", "baseline", *arguments, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.output
+    assert not (tmp_path / "out").exists()
