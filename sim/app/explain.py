@@ -16,7 +16,7 @@ from sim.app.model import ClassroomModel
 from sim.behaviour import satisfaction, value
 from sim.behaviour.choice import choice_probabilities
 from sim.behaviour.segments import SEGMENT_NAMES
-from sim.engine.period import option_utilities
+from sim.engine.month import option_utilities
 
 
 @dataclass(frozen=True)
@@ -84,10 +84,10 @@ def expectation_at_choice(model: ClassroomModel, index: np.ndarray) -> np.ndarra
     """The quality customers expected of their firm when they chose, in the month just run.
 
     A month adapts expectation to experience before the choice, and a
-    customer who joins a new firm then takes that firm's quality as its new
-    expectation. This replays the adaptation with the month's own draws and
-    market, for the customers ``index``; for one who did not join a firm it
-    equals the expectation stored after the month.
+    customer who joins a new firm then forms a new expectation of it. This
+    replays the adaptation with the month's own draws and market, for the
+    customers ``index``; for one who did not join a firm it equals the
+    expectation stored after the month.
     """
     c, market, p = model.customers, model.market, model.spec.population
     firm = c.served_firm[index].astype(np.intp)
@@ -106,10 +106,11 @@ def expectation_at_choice(model: ClassroomModel, index: np.ndarray) -> np.ndarra
 def explain_customer(model: ClassroomModel, index: int) -> CustomerView:
     """What customer ``index`` weighed in the month just run, and why it stayed or left.
 
-    The utilities are those of ``sim.period.option_utilities`` on the inputs
+    The utilities are those of ``sim.engine.month.option_utilities`` on the inputs
     the customer had when it chose: its firm and tenure before the month,
-    trust after the month's service and word of mouth, points before the
-    month, the expectation it had then and the month's market. Barriers are
+    trust after the month's service and word of mouth, points and reference
+    price before the month, the expectation it had then and the month's
+    market. Barriers are
     the difference between the utilities without and with them, and split by
     kind with ``sim.value``. Before the first month, the customer's present
     state and market are shown instead.
@@ -124,23 +125,25 @@ def explain_customer(model: ClassroomModel, index: int) -> CustomerView:
     if not 0 <= index < len(c):
         raise IndexError(f"customer {index} does not exist; customers are 0 to {len(c) - 1}")
     row = np.array([index])
-    decided = model.period > 0 and model.points_before is not None
+    decided = model.month > 0 and model.points_before is not None
     if decided:
         firm = c.served_firm[row].astype(np.intp)
         tenure = c.served_tenure[row]
         points = model.points_before[row]
+        reference = model.reference_before[row]
         joined = (c.firm[row] != c.served_firm[row]) & (c.firm[row] != n_firms)
         expectation = np.where(joined, expectation_at_choice(model, row), c.expectation[row])
     else:
         firm = c.firm[row].astype(np.intp)
         tenure = c.tenure[row]
         points = c.points[row]
+        reference = c.reference_price[row]
         expectation = c.expectation[row]
     trust = c.trust[:, index : index + 1]
     rows = slice(index, index + 1)
-    args = (c, rows, slice(None), firm, tenure, expectation, trust, points, market, spec)
+    args = (c, rows, slice(None), firm, tenure, expectation, trust, points, reference, market, spec)
     with_barriers = option_utilities(*args)[:, 0]
-    free = option_utilities(*args, barriers=False)[:, 0]
+    free = option_utilities(*args, barriers=False, offers=True)[:, 0]
     chance = choice_probabilities(with_barriers)
 
     own = int(firm[0])
@@ -166,6 +169,17 @@ def explain_customer(model: ClassroomModel, index: int) -> CustomerView:
         parts = {
             "exit fee": w_price * float(fee),
             "points forfeited": w_price * float(points[0]),
+            "tier perks": w_price
+            * p.perk_months
+            * float(
+                value.tier_perk(
+                    tenure,
+                    silver_after=market.silver_after[own],
+                    gold_after=market.gold_after[own],
+                    silver_perk=market.silver_perk[own],
+                    gold_perk=market.gold_perk[own],
+                )[0]
+            ),
             "relational bond": float(
                 value.relational_bond(tenure, bond=market.relational_bond[own], months=p.bond_months)[0]
             ),
@@ -176,7 +190,7 @@ def explain_customer(model: ClassroomModel, index: int) -> CustomerView:
     loyalty_code = int(c.loyalty[index])
     view = CustomerView(
         index=index,
-        month=model.period - 1 if decided else None,
+        month=model.month - 1 if decided else None,
         firm_before=names[own] if served else None,
         firm_now=names[now] if now < n_firms else None,
         options=options,
@@ -254,7 +268,7 @@ def _reason(view: CustomerView, own: int, now: int, n_firms: int, forced_out: bo
     if o[own].utility >= o[best].utility:
         return (
             f"Stayed with {here}, though {label(best)} would be worth {-free_lead:.1f} more if leaving were free: "
-            f"the {barrier:.1f} barrier of leaving (fee, points, bond, effort) holds it."
+            f"the {barrier:.1f} barrier of leaving (fee, points, perks, bond, effort) holds it."
         )
     saved = f", or {here}'s save desk kept it" if save_rate > 0 else ""
     return (

@@ -66,7 +66,7 @@ def _title(figure: Figure, title: str) -> None:
 
 
 def _months(table: pd.DataFrame) -> int:
-    return int(table["period"].max()) + 1 if len(table) else 0
+    return int((table["month"] + table["months"]).max()) if len(table) else 0
 
 
 def _time_axis(axes: Axes, model: ClassroomModel, months: int) -> None:
@@ -98,17 +98,17 @@ def _firm_lines(
     with matplotlib.rc_context(PROJECTOR_STYLE):
         figure, axes = _new_figure()
         for firm in model.firms:
-            rows = results[(results.firm == firm.name) & (results.period >= firm.levers.enters_at)]
+            rows = results[(results.firm == firm.name) & (results.month >= firm.levers.enters_at)]
             if rows.empty:
                 continue
             series = rows[column].astype(float) * scale
             colour = _firm_colour(model, firm.name)
             if smooth:
                 series = series.where(rows["served"] > 0)
-                axes.plot(rows["period"], series, color=colour, linewidth=1.0, alpha=0.35)
+                axes.plot(rows["month"], series, color=colour, linewidth=1.0, alpha=0.35)
                 series = series.rolling(smooth, min_periods=1).mean()
             axes.plot(
-                rows["period"],
+                rows["month"],
                 series,
                 color=colour,
                 label=firm.name,
@@ -167,7 +167,7 @@ def segments_figure(model: ClassroomModel, table: pd.DataFrame | None = None) ->
         figure, axes = _new_figure(right=0.80)
         if not results.empty:
             columns = [column for column, _, _ in SEGMENTS]
-            totals = results.groupby("period")[columns].sum()
+            totals = results.groupby("month")[columns].sum()
             axes.stackplot(
                 totals.index,
                 *(totals[c] for c in columns),
@@ -341,8 +341,8 @@ CUSTOMERS_CAPTION = (
 )
 INSPECTOR_CAPTION = (
     "Delivered value is what a firm gives for its price (quality and image, less price); trust adds to it; the "
-    "barrier (exit fee, points, bond, effort) is what leaving its firm costs. A customer who reconsiders picks by "
-    "the total, with some month-to-month taste: hence the chances in the last column."
+    "barrier (exit fee, points, tier perks, bond, effort) is what leaving its firm costs. A customer who "
+    "reconsiders picks by the total, with some month-to-month taste: hence the chances in the last column."
 )
 
 

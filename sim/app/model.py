@@ -83,8 +83,8 @@ class ClassroomModel(LoyaltyModel):
     the chosen size, with a dormant competitor if it has none. The model stops
     (``running`` turns false) at the scenario's horizon.
 
-    Before each month it keeps each customer's points and expectation, the
-    two inputs of a decision that the month overwrites, so that
+    Before each month it keeps each customer's points, expectation and
+    reference price, the inputs of a decision that the month overwrites, so that
     ``explain_customer`` can show exactly what a customer weighed.
 
     The scenario parameter is ``scenario_name``, not ``scenario``: Mesa 3.5
@@ -111,14 +111,19 @@ class ClassroomModel(LoyaltyModel):
         self.running = True
         self.points_before: np.ndarray | None = None
         self.expectation_before: np.ndarray | None = None
+        self.reference_before: np.ndarray | None = None
         self._monthly: tuple[int, pd.DataFrame] | None = None
 
     def step(self) -> None:
-        """One month of the market; afterwards ``running`` says whether the horizon is still ahead."""
-        self.points_before = self.customers.points.copy()
-        self.expectation_before = self.customers.expectation.copy()
+        """One period of the market; afterwards ``running`` says whether the horizon is still ahead."""
         super().step()
         self.running = self.period < self.horizon
+
+    def _month_step(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        self.points_before = self.customers.points.copy()
+        self.expectation_before = self.customers.expectation.copy()
+        self.reference_before = self.customers.reference_price.copy()
+        return super()._month_step()
 
     def monthly(self) -> pd.DataFrame:
         """The metrics so far, one row per month and firm: the columns of ``results()``, without its ``attrs``.
@@ -131,7 +136,9 @@ class ClassroomModel(LoyaltyModel):
         if self._monthly is None or self._monthly[0] != len(records):
             names = np.array([f.name for f in self.firms], dtype=object)
             columns = (
-                {key: np.concatenate([r[key] for r in records]) for key in records[0]} if records else {"period": []}
+                {key: np.concatenate([r[key] for r in records]) for key in records[0]}
+                if records
+                else {"period": [], "month": [], "months": []}
             )
             frame = pd.DataFrame({"period": columns.pop("period"), "firm": np.tile(names, len(records)), **columns})
             self._monthly = (len(records), frame)

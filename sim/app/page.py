@@ -99,7 +99,7 @@ def firms_table_html(model: ClassroomModel) -> str:
     body = []
     for k, firm in enumerate(model.firms):
         levers = firm.levers
-        is_open = levers.enters_at <= model.period
+        is_open = model.is_open(firm)
         name = html.escape(firm.name)
         swatch = f'<span class="lsim-swatch" style="background:{_firm_colour(model, firm.name)}"></span>'
         cells = [
@@ -358,7 +358,7 @@ def _legend_html(model: ClassroomModel, picture: CustomerPicture) -> str:
         f'style="background:{_firm_colour(model, f.name)}"></span>'
         f"{html.escape(f.name)}: {picture.counts[k]:,}</span>"
         for k, f in enumerate(model.firms)
-        if f.levers.enters_at <= model.period or picture.counts[k] > 0
+        if model.is_open(f) or picture.counts[k] > 0
     ]
     items.append(
         f'<span style="margin-right: 14px"><span class="lsim-swatch" style="background:{OUTSIDE_COLOUR}"></span>'

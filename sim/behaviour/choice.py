@@ -12,12 +12,33 @@ from __future__ import annotations
 import numpy as np
 
 
-def reviews(prompted, draw, *, base, prompted_probability):
-    """Whether each customer reconsiders this period.
+def review_probability(prompts, *, base, prompted_probability, unfairness=0.0):
+    """Probability that each customer reconsiders this month: ``1 - (1 - base) (1 - q)^prompts (1 - unfairness)``.
 
-    ``draw < (prompted_probability if prompted else base)``.
+    The customer's own habit of reconsidering (``base``, per month), each
+    thing that prompted it this month (a dissatisfying experience, an
+    unresolved complaint, a warning heard about its firm, a rival heard
+    recommended, a fall in the exit fee), each taken with probability ``q``,
+    and a price rise that feels unfair, with a chance that grows with its
+    unfairness (Xia, Monroe & Cox 2004: the more unfair a price feels, the
+    likelier the customer searches and switches), are independent chances to
+    reconsider. Counting prompts, rather than asking whether there was one,
+    lets each piece of news count.
+
+    Args:
+        prompts: number of prompts each customer had this month, whole numbers >= 0.
+        base: each customer's probability of reconsidering unprompted, per month.
+        prompted_probability: probability that one prompt makes it reconsider.
+        unfairness: chance, 0..1, that an unfair price rise alone makes it reconsider.
     """
-    return draw < np.where(prompted, prompted_probability, base)
+    return 1.0 - (1.0 - base) * (1.0 - prompted_probability) ** np.asarray(prompts) * (1.0 - unfairness)
+
+
+def reviews(prompts, draw, *, base, prompted_probability, unfairness=0.0):
+    """Whether each customer reconsiders this month: ``draw < review_probability(...)``."""
+    return draw < review_probability(
+        prompts, base=base, prompted_probability=prompted_probability, unfairness=unfairness
+    )
 
 
 def choice_probabilities(utility):

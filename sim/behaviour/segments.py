@@ -1,9 +1,11 @@
 """Dick & Basu (1994) loyalty segments: relative attitude x repeat patronage.
 
-Relative attitude is high when, if leaving were free, the customer would more
-likely than not choose its current firm again: the logit probability of the
-current firm on delivered value plus trust, barriers aside, reaches
-``Market.attitude_threshold`` (0.5 by default). Patronage is high once
+Relative attitude is the customer's attitude to a firm against its strongest
+alternative, every switching cost aside (fees, points, tier perks, bonds,
+effort belong to patronage): high when, choosing between the two with
+leaving free, it would pick the firm with at least
+``Market.attitude_threshold`` probability (0.5 by default: it likes the firm
+best of all the options, buying from no one included). Patronage is high once
 tenure reaches ``patronage_months``. True loyalty is both; latent, attitude
 without (yet) patronage; spurious, patronage without attitude, held by
 barriers or habit; none, neither.
@@ -23,7 +25,7 @@ def loyalty_segment(prefers_current, tenure, *, patronage_months):
     Args:
         prefers_current: boolean, high relative attitude towards the
             current firm (see the module docstring).
-        tenure: periods with the current firm.
+        tenure: months with the current firm.
         patronage_months: tenure from which repeat patronage is high.
     """
     attitude = np.asarray(prefers_current, dtype=bool)

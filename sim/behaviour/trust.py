@@ -1,6 +1,8 @@
 """Trust in firms: built slowly, lost fast, repaired by good recovery.
 
-Trust is a number in 0..1 per customer and firm. Moves towards 1 are shares of
+Trust is a number in 0..1 per customer and firm. The loss of trust over an
+unfair price rise is judged against the customer's reference price
+(``sim.behaviour.prices.unfair_price_loss``). Moves towards 1 are shares of
 the remaining gap (``t + g (1 - t)``) and moves towards 0 are shares of what is
 left (``t (1 - l)``), so trust never leaves 0..1 (Zaheer, McEvily & Perrone
 1998: promises kept, predictability, fairness).
@@ -43,17 +45,6 @@ def trust_after_service(trust, *, disappointed, recovered, unrecovered, gain, lo
     after = np.where(disappointed, erode_trust(trust, loss), build_trust(trust, gain))
     after = np.where(recovered, build_trust(after, recovery_boost), after)
     return np.where(unrecovered, erode_trust(after, unrecovered_loss), after)
-
-
-def unfair_price_loss(old_price, new_price, *, fair_rise, penalty):
-    """Share of trust lost over a price rise that customers find unfair.
-
-    ``min(1, penalty * max(0, (new - old) / old - fair_rise))``; no loss when
-    the old price was 0 or the price did not rise beyond ``fair_rise``.
-    """
-    old = np.asarray(old_price, dtype=float)
-    rise = np.divide(np.asarray(new_price, dtype=float) - old, old, out=np.zeros_like(old), where=old > 0)
-    return np.minimum(1.0, penalty * np.maximum(0.0, rise - fair_rise))
 
 
 def forget(trust, prior, rate):

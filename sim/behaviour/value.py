@@ -1,9 +1,10 @@
 """Customer delivered value and the barriers to leaving a firm.
 
 Kotler's customer delivered value ``CDV = TCV - TCC``: what the customer gets
-(service quality, brand image, perks) less what it costs (price). Barriers
+(service quality, brand image) less what it costs (price). Barriers
 (Burnham, Frels & Mahajan 2003) apply only to leaving the current firm:
-procedural (effort), financial (fees, forfeited points) and relational (bonds).
+procedural (effort), financial (fees, forfeited points and tier perks) and
+relational (bonds).
 """
 
 from __future__ import annotations
@@ -31,37 +32,39 @@ def delivered_value(quality, price, image, *, w_quality, w_price, w_image):
     return w_quality * quality + w_image * image - w_price * price
 
 
-def tier(tenure, *, silver_after, gold_after):
-    """Loyalty tier a tenure has earned: 0 none, 1 silver, 2 gold (``gold_after >= silver_after``)."""
-    return (tenure >= silver_after).astype(np.int8) + (tenure >= gold_after)
+def tier(tenure_months, *, silver_after, gold_after):
+    """Loyalty tier a tenure has earned: 0 none, 1 silver, 2 gold (``gold_after >= silver_after``, in months)."""
+    tenure_months = np.asarray(tenure_months)
+    return (tenure_months >= silver_after).astype(np.int8) + (tenure_months >= gold_after)
 
 
-def tier_perk(tenure, *, silver_after, gold_after, silver_perk, gold_perk):
-    """Value per period of the loyalty tier a tenure has earned (gold over silver)."""
-    earned = tier(tenure, silver_after=silver_after, gold_after=gold_after)
+def tier_perk(tenure_months, *, silver_after, gold_after, silver_perk, gold_perk):
+    """Value per month of the loyalty tier a tenure has earned (gold over silver), lost on leaving."""
+    earned = tier(tenure_months, silver_after=silver_after, gold_after=gold_after)
     return np.where(earned == 2, gold_perk, np.where(earned == 1, silver_perk, 0.0))
 
 
-def relational_bond(tenure, *, bond, months):
-    """Personal bond in utils, growing with tenure: ``bond (1 - exp(-tenure / months))``."""
-    return bond * -np.expm1(-np.asarray(tenure, dtype=float) / months)
+def relational_bond(tenure_months, *, bond, months):
+    """Personal bond in utils, growing with tenure: ``bond (1 - exp(-tenure / months))``, both in months."""
+    return bond * -np.expm1(-np.asarray(tenure_months, dtype=float) / months)
 
 
 def fee_applies(tenure, contract_months):
-    """Whether leaving now costs the exit fee.
+    """Whether leaving at the end of this month costs the exit fee.
 
-    With ``contract_months == 0`` it always does; otherwise the fee is waived in
-    the last period of each contract term (tenure ``T-1, 2T-1, ...``).
+    With ``contract_months == 0`` it always does; otherwise the fee is waived
+    in the last month of each contract term (tenure ``T-1, 2T-1, ...`` months).
     """
     tenure = np.asarray(tenure)
     term = np.maximum(contract_months, 1)
     return (contract_months == 0) | ((tenure + 1) % term != 0)
 
 
-def exit_barrier(*, w_price, exit_fee, points, bond, effort):
-    """Utility a customer gives up by leaving its firm.
+def exit_barrier(*, w_price, exit_fee, points, perks, bond, effort):
+    """Utility a customer gives up by leaving its firm: every switching cost of Burnham, Frels & Mahajan (2003).
 
-    ``w_price (exit_fee + points) + bond + effort``: money forfeited weighs as
-    price does; bond and effort are already in utils.
+    ``w_price (exit_fee + points + perks) + bond + effort``: money forfeited
+    (the fee, the points, the tier perks it would no longer receive, in
+    currency) weighs as price does; bond and effort are already in utils.
     """
-    return w_price * (exit_fee + points) + bond + effort
+    return w_price * (exit_fee + points + perks) + bond + effort

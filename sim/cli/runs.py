@@ -138,13 +138,18 @@ def lift(
     scenario: Annotated[str, typer.Argument(help="Scenario file or shipped name.")] = "baseline",
     firm: Annotated[str, typer.Option("--firm", help="The firm whose retention is raised.")] = "A",
     points: Annotated[
-        float | None, typer.Option("--points", help="Gain in annual retention, percentage points (default 5).")
+        float | None, typer.Option("--points", help="Gain in 12-month retention, percentage points (default 5).")
     ] = None,
     relative: Annotated[
         float | None, typer.Option("--relative", help="Gain as a share of retention, e.g. 0.05.")
     ] = None,
     via: Annotated[
-        str, typer.Option("--via", help="direct (keep would-be leavers), service, barrier, recovery or care.")
+        str,
+        typer.Option(
+            "--via",
+            help="direct (a save desk keeps would-be leavers), hazard (fewer leave the market for outside reasons), "
+            "service, barrier, recovery or care.",
+        ),
     ] = "direct",
     replications: Replications = None,
     seed: Seed = None,

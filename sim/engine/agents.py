@@ -15,8 +15,8 @@ import numpy as np
 
 from sim.behaviour import brand
 from sim.behaviour.segments import SEGMENT_NAMES
+from sim.engine.month import live_one_month
 from sim.engine.parameters import Firm as FirmLevers
-from sim.engine.period import live_one_period
 
 if TYPE_CHECKING:
     from sim.engine.model import LoyaltyModel
@@ -30,10 +30,16 @@ class Customer(mesa.Agent):
         self.index = index
 
     def step(self) -> None:
-        """Live one period: the same equations the vectorised path runs, on one row."""
+        """Live one month: the same equations the vectorised path runs, on one row."""
         m = self.model
-        live_one_period(
-            m.customers, slice(self.index, self.index + 1), m.market, m.spec, m.draws, m.recommendations, m.warnings
+        live_one_month(
+            m.customers,
+            slice(self.index, self.index + 1),
+            m.market,
+            m.spec,
+            m.draws,
+            m.recommendations,
+            m.warnings,
         )
 
     @property
@@ -43,9 +49,9 @@ class Customer(mesa.Agent):
         return self.model.firms[k] if k < len(self.model.firms) else None
 
     @property
-    def tenure(self) -> int:
-        """Periods with the current firm."""
-        return int(self.model.customers.tenure[self.index])
+    def tenure(self) -> float:
+        """Months with the current firm."""
+        return float(self.model.customers.tenure[self.index])
 
     @property
     def trust(self) -> np.ndarray:
@@ -54,7 +60,7 @@ class Customer(mesa.Agent):
 
     @property
     def satisfaction(self) -> float:
-        """Satisfaction last period, 0..1 (NaN when not served)."""
+        """Satisfaction last month, 0..1 (NaN when not served)."""
         return float(self.model.customers.satisfaction[self.index])
 
     @property
@@ -69,13 +75,13 @@ class Customer(mesa.Agent):
 
     @property
     def loyalty(self) -> str | None:
-        """Dick & Basu loyalty towards the current firm (as of the last period's end), or None when not served."""
+        """Dick & Basu loyalty towards the current firm (as of the last month's end), or None when not served."""
         code = int(self.model.customers.loyalty[self.index])
         return SEGMENT_NAMES[code] if code >= 0 else None
 
 
 class Firm(mesa.Agent):
-    """A firm: its levers, its brand image, and last period's price and exit fee."""
+    """A firm: its levers, its brand image, and last month's price and exit fee."""
 
     def __init__(self, model: LoyaltyModel, levers: FirmLevers, index: int) -> None:
         super().__init__(model)
@@ -91,7 +97,7 @@ class Firm(mesa.Agent):
         return self.levers.name
 
     def step(self) -> None:
-        """After the period: brand image fades or is renewed; remember price and exit fee."""
+        """After the month: brand image fades or is renewed; remember price and exit fee."""
         m = self.model.spec.market
         self.image = float(
             brand.update_image(

@@ -15,24 +15,29 @@ if TYPE_CHECKING:
 class EventSchedule:
     """Applies a scenario's events to the firms as the months go by.
 
-    ``apply(period, firms)`` is called before each period: every event due
-    that month changes its lever(s); a temporary one remembers the value it
-    replaced and puts it back ``months`` periods later.
+    ``apply(month, firms)`` is called before each month: temporary changes
+    that end that month are undone first, then every event of that month
+    changes its lever(s); a temporary one remembers the value it replaced and
+    puts it back ``months`` later. The order is the one ``Scenario`` replays
+    when it checks that every event keeps its lever valid.
+
+    Args:
+        events: the scenario's events.
     """
 
     events: list[Event]
     _reverts: list[tuple[int, Firm, str, float]] = field(default_factory=list)
 
-    def apply(self, period: int, firms: list[Firm]) -> list[str]:
-        """Apply what is due at ``period``; return a line per change, for logs and reports."""
+    def apply(self, month: int, firms: list[Firm]) -> list[str]:
+        """Apply what is due at ``month``; return a line per change, for logs and reports."""
         done = []
-        due = [r for r in self._reverts if r[0] == period]
-        self._reverts = [r for r in self._reverts if r[0] != period]
+        due = [r for r in self._reverts if r[0] == month]
+        self._reverts = [r for r in self._reverts if r[0] != month]
         for _, firm, lever, value in due:
             setattr(firm.levers, lever, value)
-            done.append(f"month {period}: {firm.name} {lever} back to {value:g}")
+            done.append(f"month {month}: {firm.name} {lever} back to {value:g}")
         for event in self.events:
-            if event.month != period:
+            if event.month != month:
                 continue
             for firm in firms:
                 if event.firm not in ("all", firm.name):
@@ -41,9 +46,9 @@ class EventSchedule:
                 after = event.to if event.to is not None else before * (1.0 + event.by)
                 setattr(firm.levers, event.lever, after)
                 if event.months is not None:
-                    self._reverts.append((period + event.months, firm, event.lever, before))
+                    self._reverts.append((month + event.months, firm, event.lever, before))
                 done.append(
-                    f"month {period}: {firm.name} {event.lever} {before:g} -> {after:g}"
+                    f"month {month}: {firm.name} {event.lever} {before:g} -> {after:g}"
                     + (f" ({event.note})" if event.note else "")
                 )
         return done

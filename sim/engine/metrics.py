@@ -1,8 +1,9 @@
-"""What each firm books and what the market records, period by period.
+"""What each firm books and what the market records, month by month and period by period.
 
-Every function here reads the population arrays after the customers' step and
+``firm_metrics`` reads the population arrays after the customers' month and
 aggregates them per firm with ``np.bincount``, so the same numbers come out
-whichever path advanced the customers.
+whichever path advanced the customers; ``period_metrics`` gathers the months
+of one period into the period's row.
 """
 
 from __future__ import annotations
@@ -12,14 +13,33 @@ import numpy as np
 from sim.behaviour import accounting, value
 from sim.behaviour.choice import would_choose_again
 from sim.behaviour.segments import SEGMENT_NAMES, loyalty_segment
+from sim.engine.month import option_utilities
 from sim.engine.parameters import Scenario
-from sim.engine.period import option_utilities
 from sim.engine.population import Customers, MarketState, blocks
 
 
-def loyalty_segments(customers: Customers, market: MarketState, scenario: Scenario) -> np.ndarray:
-    """Dick & Basu segment of every customer towards its current firm (-1 when not served)."""
+def loyalty_segments(customers: Customers, market: MarketState, scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """Dick & Basu segments: each customer's towards its current firm, and the firm it would rather buy from.
+
+    Relative attitude is judged without any switching cost (fees, points,
+    tier perks, bonds, effort: ``option_utilities(barriers=False)``): high
+    towards the current firm when the customer would choose it again with at
+    least ``attitude_threshold`` probability among all options (every firm
+    and buying from no one) if leaving were free. Patronage is high from
+    ``patronage_months`` of tenure. A customer whose attitude to its current
+    firm is not high (or who buys from no one) and whose attitude to another
+    firm is high by the same test is latently loyal to that firm: it prefers
+    a firm it does not buy from.
+
+    Returns:
+        ``(codes, preferred)``: the segment code towards the current firm (0
+        true, 1 latent, 2 spurious, 3 none, -1 not served), and per customer
+        the other firm it is latently loyal to (-1 for none).
+    """
     codes = np.empty(len(customers), dtype=np.int8)
+    preferred = np.empty(len(customers), dtype=np.int16)
+    threshold = scenario.market.attitude_threshold
+    n_firms = market.n_firms
     for rows in blocks(len(customers)):
         firm = customers.firm[rows].astype(np.intp)
         tenure = customers.tenure[rows]
@@ -32,35 +52,55 @@ def loyalty_segments(customers: Customers, market: MarketState, scenario: Scenar
             customers.expectation[rows],
             customers.trust[:, rows],
             customers.points[rows],
+            customers.reference_price[rows],
             market,
             scenario,
             barriers=False,
         )
-        attitude = would_choose_again(utility, firm, scenario.market.attitude_threshold)
+        served = firm < n_firms
+        attitude = served & would_choose_again(utility, firm, threshold)
         segment = loyalty_segment(attitude, tenure, patronage_months=scenario.market.patronage_months)
-        codes[rows] = np.where(firm < market.n_firms, segment, -1)
-    return codes
+        codes[rows] = np.where(served, segment, -1)
+        favourite = np.argmax(utility, axis=0)
+        elsewhere = (
+            ~attitude & (favourite < n_firms) & (favourite != firm) & would_choose_again(utility, favourite, threshold)
+        )
+        preferred[rows] = np.where(elsewhere, favourite, -1)
+    return codes, preferred
 
 
-def firm_metrics(customers: Customers, market: MarketState, scenario: Scenario, period: int) -> dict[str, np.ndarray]:
-    """One period's metrics per firm, each an array of shape (F,).
+def firm_metrics(customers: Customers, market: MarketState, scenario: Scenario) -> dict[str, np.ndarray]:
+    """One month's metrics per firm, each an array of shape (F,).
 
-    Counts: ``served`` (at the start of the period), ``customers`` (at its
-    end), ``gains``, ``losses``, ``referrals``, ``complaints``, ``recovered``,
-    ``failures``, ``recommendations_sent``, ``warnings_sent``, and the Dick &
-    Basu segments ``true_loyal``, ``latent_loyal``, ``spurious_loyal``,
-    ``not_loyal`` (at the end of the period), and the losses by the segment
-    the leavers were in at the end of the previous period (``lost_true``,
-    ``lost_latent``, ``lost_spurious``, ``lost_not_loyal``). Rates: ``churn_rate`` = losses / served,
-    ``retention_rate`` = 1 - churn, ``market_share`` of served customers.
-    Money: ``revenue``, ``exit_fees``, costs by kind (``cost_goods``,
-    ``cost_serving``, ``cost_care``, ``cost_brand``, ``cost_programme``,
-    ``cost_recovery``, ``cost_acquisition``) and ``profit``. Means:
-    ``satisfaction`` (served), ``trust`` and ``tenure`` (customers at the end).
-    ``clv``: lifetime value of a customer at this period's margin and
-    retention, by the closed form.
+    Counts: ``served`` (at the start of the month), ``customers`` (at its
+    end), ``gains``, ``losses``, ``referrals`` (joiners who reconsidered only
+    because they heard the firm recommended), ``complaints``, ``recovered``,
+    ``failures``, ``recommendations_sent``, ``warnings_sent``;
+    ``retained_year``: customers at the end who have been with the firm a
+    year or more without a break (``retained_year`` at t over ``customers``
+    a year before is the share of a firm's customers still its customers a
+    year on). The Dick & Basu segments at the end of the month, by
+    relative attitude (favours the firm) and repeat patronage (tenure of
+    ``patronage_months`` or more): among the firm's customers
+    ``true_loyal`` (favours it, patronises it), ``latent_new`` (favours it,
+    not yet a repeat buyer), ``spurious_loyal`` (does not favour it, stays)
+    and ``not_loyal`` (neither), which add up to ``customers``; beyond them
+    ``latent_elsewhere`` (customers of other firms without a high attitude
+    to their own, or of none, who like this firm best: held elsewhere by
+    barriers or habit, or not buying) and
+    ``latent_loyal`` = ``latent_new`` + ``latent_elsewhere``, everyone
+    whose attitude favours the firm without patronage; and the losses by the
+    segment the leavers were in at the end of the previous month
+    (``lost_true``, ``lost_latent``, ``lost_spurious``, ``lost_not_loyal``).
+    Rates: ``churn_rate`` = losses / served, ``retention_rate`` = 1 - churn,
+    ``market_share`` of customers at the end. Money, in the month: ``revenue``,
+    ``exit_fees``, costs by kind (``cost_goods``, ``cost_serving``,
+    ``cost_care``, ``cost_brand``, ``cost_programme``, ``cost_recovery``,
+    ``cost_acquisition``) and ``profit`` with its sources (see
+    ``profit_sources``). Means: ``satisfaction`` (served), ``trust`` and
+    ``tenure`` in months (customers at the end).
 
-    Updates ``customers.loyalty`` to the segments at the end of the period.
+    Updates ``customers.loyalty`` and ``customers.preferred`` to the end of the month.
     """
     n_firms = market.n_firms
     size = n_firms + 1
@@ -84,8 +124,7 @@ def firm_metrics(customers: Customers, market: MarketState, scenario: Scenario, 
         share = now / total if total > 0 else np.zeros(n_firms)
 
     tenure = customers.served_tenure
-    price = market.price[served_firm]
-    bill = price * customers.volume
+    bill = market.price[served_firm] * customers.volume
     revenue = per_firm(served_firm, bill)
     tier = value.tier(tenure, silver_after=market.silver_after[served_firm], gold_after=market.gold_after[served_firm])
     members = np.bincount(served_firm * 3 + tier, minlength=size * 3).reshape(size, 3)[:n_firms]
@@ -104,14 +143,14 @@ def firm_metrics(customers: Customers, market: MarketState, scenario: Scenario, 
         )
     }
 
-    row: dict[str, np.ndarray] = {"period": np.full(n_firms, period)}
-    row["served"] = served
+    row: dict[str, np.ndarray] = {"served": served}
     row["customers"] = now
     row["gains"] = gains
     row["losses"] = losses
     row["churn_rate"] = churn
     row["retention_rate"] = 1.0 - churn
     row["market_share"] = share
+    row["retained_year"] = per_firm(firm[customers.tenure >= 12])
     row["referrals"] = per_firm(firm[customers.referred])
     row["revenue"] = revenue
     row["exit_fees"] = per_firm(served_firm, customers.exit_fee_paid)
@@ -134,9 +173,6 @@ def firm_metrics(customers: Customers, market: MarketState, scenario: Scenario, 
         rows = np.arange(firm.shape[0])
         row["trust"] = per_firm(firm, customers.trust[firm, rows]) / now
         row["tenure"] = per_firm(firm, customers.tenure) / now
-        margin = (row["profit"] + row["cost_acquisition"]) / served
-        d = accounting.period_discount_rate(m.discount_rate, m.period_months)
-        row["clv"] = accounting.closed_form_clv(margin, row["retention_rate"], d)
 
     def per_firm_and_segment(firm_index, segment_code):
         counts = np.bincount(firm_index * 4 + np.maximum(segment_code, 0), minlength=size * 4)
@@ -144,15 +180,24 @@ def firm_metrics(customers: Customers, market: MarketState, scenario: Scenario, 
 
     left = moved & is_served
     lost = per_firm_and_segment(served_firm[left], customers.loyalty[left])
-    customers.loyalty[:] = loyalty_segments(customers, market, scenario)
+    customers.loyalty[:], customers.preferred[:] = loyalty_segments(customers, market, scenario)
     held = per_firm_and_segment(firm, customers.loyalty)
+    favoured = customers.preferred.astype(np.intp)
+    elsewhere = favoured >= 0
     for code in range(len(SEGMENT_NAMES)):
         row[SEGMENT_COLUMNS[code]] = held[:, code]
         row[LOST_COLUMNS[code]] = lost[:, code]
+    row["latent_new"] = row["latent_loyal"]
+    row["latent_elsewhere"] = per_firm(favoured[elsewhere])
+    row["latent_loyal"] = row["latent_new"] + row["latent_elsewhere"]
     row["price"] = market.price[:n_firms].copy()
     row["quality"] = market.quality[:n_firms].copy()
     row["image"] = market.image[:n_firms].copy()
     return row
+
+
+REFERRAL_MONTHS = 12
+"""How long a referred customer's contribution counts as the referral's: its first year (after it, as retention's)."""
 
 
 def profit_sources(
@@ -165,20 +210,23 @@ def profit_sources(
 ) -> dict[str, np.ndarray]:
     """Profit from serving customers, split by Reichheld's (1996) sources.
 
-    ``profit_growth``: gross margin on spend above a new customer's (spend
-    grows with tenure). ``profit_savings``: serving cost saved against a new
-    customer's. ``profit_referrals``: the whole contribution of customers who
-    joined on a recommendation. ``profit_base``: the rest of the contribution
-    of serving customers, as if every other customer were new. Every customer
-    pays the firm's one price, so no price premium is realised: loyal
-    customers' lower price sensitivity shows as retention instead. By
+    ``profit_referrals``: the contribution of customers who would not have
+    joined without a recommendation (``referrals``), in their first year
+    (``REFERRAL_MONTHS``); after it they count as every other customer, so
+    that a referred customer who stays longer adds to retention's sources,
+    not to the referral's. ``profit_growth``: gross margin on spend above a
+    new customer's (spend grows with tenure). ``profit_savings``: serving
+    cost saved against a new customer's. ``profit_base``: the rest of the
+    contribution of serving customers, as if every customer were new. Every
+    customer pays the firm's one price, so no price premium is realised:
+    loyal customers' lower price sensitivity shows as retention instead. By
     construction ``profit = profit_base + profit_growth + profit_savings +
     profit_referrals + exit_fees - cost_acquisition``.
     """
     n_firms = market.n_firms
     size = n_firms + 1
     served_firm = customers.served_firm.astype(np.intp)
-    referral = customers.served_by_referral
+    referral = customers.served_by_referral & (customers.served_tenure < REFERRAL_MONTHS)
     own = ~referral
 
     def per_firm(mask, weights):
@@ -195,8 +243,7 @@ def profit_sources(
         unit_margin * per_firm(referral, customers.volume)
         - market.serving_cost[:n_firms] * per_firm(referral, serving)
         - (market.care_spend[:n_firms] + market.brand_investment[:n_firms]) * served
-        - market.silver_perk[:n_firms] * members[:, 1]
-        - market.gold_perk[:n_firms] * members[:, 2]
+        - (market.silver_perk[:n_firms] * members[:, 1] + market.gold_perk[:n_firms] * members[:, 2])
         - market.recovery_cost[:n_firms] * per_firm(referral, customers.recovered.astype(float))
     )
     operating = row["profit"] - row["exit_fees"] + row["cost_acquisition"]
@@ -206,6 +253,31 @@ def profit_sources(
         "profit_savings": savings,
         "profit_referrals": referral_contribution,
     }
+
+
+def period_metrics(months: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The row of a period from the rows of its months, in order.
+
+    Flows (gains, losses, money, complaints, word of mouth, losses by
+    segment) are summed; ``served`` is the first month's (customers at the
+    period's start); stocks (customers, shares, segments, trust, tenure,
+    levers) are the last month's; ``satisfaction`` is the mean over every
+    customer-month served. ``churn_rate`` chains the months' retention,
+    ``1 - prod(1 - churn_k)``, so a period's churn compounds to the same
+    annual figure whatever the period's length.
+    """
+    first, last = months[0], months[-1]
+    row = {name: sum(m[name] for m in months) for name in FLOW_COLUMNS}
+    row["served"] = first["served"]
+    row.update({name: last[name] for name in STOCK_COLUMNS})
+    served = sum(m["served"] for m in months)
+    weighted = sum(np.nan_to_num(m["satisfaction"]) * m["served"] for m in months)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        row["satisfaction"] = np.where(served > 0, weighted / served, np.nan)
+    kept = np.prod([m["retention_rate"] for m in months], axis=0)
+    row["churn_rate"] = 1.0 - kept
+    row["retention_rate"] = kept
+    return {name: row[name] for name in months[0]}
 
 
 COST_COLUMNS = (
@@ -219,3 +291,37 @@ COST_COLUMNS = (
 )
 SEGMENT_COLUMNS = ("true_loyal", "latent_loyal", "spurious_loyal", "not_loyal")
 LOST_COLUMNS = ("lost_true", "lost_latent", "lost_spurious", "lost_not_loyal")
+FLOW_COLUMNS = (
+    "gains",
+    "losses",
+    "referrals",
+    "revenue",
+    "exit_fees",
+    *COST_COLUMNS,
+    "profit",
+    "profit_base",
+    "profit_growth",
+    "profit_savings",
+    "profit_referrals",
+    "complaints",
+    "recovered",
+    "failures",
+    "recommendations_sent",
+    "warnings_sent",
+    *LOST_COLUMNS,
+)
+"""Columns summed over the months of a period."""
+STOCK_COLUMNS = (
+    "customers",
+    "market_share",
+    "retained_year",
+    *SEGMENT_COLUMNS,
+    "latent_new",
+    "latent_elsewhere",
+    "trust",
+    "tenure",
+    "price",
+    "quality",
+    "image",
+)
+"""Columns read at the end of a period."""

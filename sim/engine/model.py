@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from collections import deque
 from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 
@@ -10,19 +11,23 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim.behaviour import accounting, trust, word_of_mouth
+from sim.behaviour import accounting, word_of_mouth
 from sim.behaviour.satisfaction import care_effect
 from sim.engine.agents import Customer, Firm
 from sim.engine.events import EventSchedule
-from sim.engine.metrics import firm_metrics, loyalty_segments
+from sim.engine.metrics import firm_metrics, loyalty_segments, period_metrics
+from sim.engine.month import live_one_month
 from sim.engine.parameters import Scenario
-from sim.engine.period import live_one_period
-from sim.engine.population import MarketState, blocks, create_customers, draw_period
+from sim.engine.population import MarketState, blocks, create_customers, draw_month
 
 Strategy = Callable[[Firm, "LoyaltyModel"], None]
 """A firm's strategy: called as ``strategy(firm, model)`` at the start of every
 month, after scheduled events and before customers act; it may change
 ``firm.levers`` (price, quality, ...) from what it sees in ``model``."""
+
+
+CLV_MONTHS = 12
+"""Months over which the ``clv`` column pools margin and retention."""
 
 
 def package_version() -> str:
@@ -40,10 +45,15 @@ def _shown(value: object) -> str:
 class LoyaltyModel(mesa.Model):
     """Customers weighing value, trust and barriers against competing firms.
 
-    Each ``step`` is one period: firms show their levers; customers hear last
-    period's word of mouth, are served, judge the service, complain or not,
-    update trust, talk, and choose; firms book the period and their brand
-    images fade or are renewed; the period's metrics are recorded.
+    Customers live month by month. In each month scheduled events and
+    strategies change firms' levers; customers hear last month's word of
+    mouth, are served, judge the service, complain or not, update trust,
+    talk, and choose; firms book the month and their brand images fade or
+    are renewed. Each ``step`` is one period of ``Market.period_months``
+    months, recorded as one row per firm (``sim.engine.metrics.period_metrics``).
+    Before month 0 the market lives ``Market.burn_in_months`` unrecorded
+    months at its opening levers, so that the run starts from a settled
+    history rather than from the drawn guess.
 
     The scenario the model runs is kept as ``model.spec`` (recent Mesa
     versions reserve ``model.scenario`` for a concept of their own).
@@ -78,9 +88,8 @@ class LoyaltyModel(mesa.Model):
         self.seed = seed
         self.vectorised = vectorised
         self.period = 0
-        self.period_discount_rate = accounting.period_discount_rate(
-            self.spec.market.discount_rate, self.spec.market.period_months
-        )
+        self.month = 0
+        self.monthly_discount_rate = accounting.period_discount_rate(self.spec.market.discount_rate, 1)
 
         self.firms: list[Firm] = [Firm(self, levers, k) for k, levers in enumerate(self.spec.firms)]
         self.strategies = dict(strategies or {})
@@ -90,17 +99,35 @@ class LoyaltyModel(mesa.Model):
                 f"strategies name unknown firm(s) {', '.join(unknown)}; firms are "
                 f"{', '.join(f.name for f in self.firms)}"
             )
+        self.customers = None
         self.market = self._market_state()
         self.contacts = word_of_mouth.contact_network(self.rng, self.spec.market.customers, self.spec.market.contacts)
         self.customers = create_customers(self.spec, self.market, self.rng)
-        self.customers.loyalty[:] = loyalty_segments(self.customers, self.market, self.spec)
+        self.draws = None
+        self.recommendations = self.warnings = None
+        self._burn_in(self.spec.market.burn_in_months)
+        self.market = self._market_state()
+        self.customers.loyalty[:], self.customers.preferred[:] = loyalty_segments(
+            self.customers, self.market, self.spec
+        )
         self._add_customer_agents()
         self.schedule = EventSchedule(list(self.spec.events))
         self.event_log: list[str] = []
-        self.draws = None
-        self.recommendations = self.warnings = None
         self._records: list[dict[str, np.ndarray]] = []
+        self._last_year: deque[dict[str, np.ndarray]] = deque(maxlen=CLV_MONTHS)
         self._cumulative_profit = np.zeros(len(self.firms))
+
+    def _burn_in(self, months: int) -> None:
+        """Let the drawn population live ``months`` months at the opening levers before month 0.
+
+        Nothing is recorded, no event or strategy applies and brand images
+        stay as the scenario sets them: the market's history before the run,
+        so that tenure, trust, expectations, points and reference prices
+        start near the spread they settle to rather than at the drawn guess.
+        """
+        for _ in range(months):
+            self.market = self._market_state()
+            self._live_month(vectorised=True)
 
     def _add_customer_agents(self) -> None:
         collecting = gc.isenabled()
@@ -123,13 +150,17 @@ class LoyaltyModel(mesa.Model):
                 return firm
         raise KeyError(f"no firm {name!r}; firms are {', '.join(f.name for f in self.firms)}")
 
+    def is_open(self, firm: Firm) -> bool:
+        """Whether customers can choose ``firm`` this month (its ``enters_at`` month or later)."""
+        return firm.levers.enters_at <= self.month
+
     def open_firms(self) -> list[Firm]:
         """The firms customers can choose this month."""
-        return [f for f in self.firms if f.levers.enters_at <= self.period]
+        return [f for f in self.firms if self.is_open(f)]
 
     def dormant_firms(self) -> list[Firm]:
         """Firms declared in the market that have not opened yet."""
-        return [f for f in self.firms if f.levers.enters_at > self.period]
+        return [f for f in self.firms if not self.is_open(f)]
 
     @property
     def records(self) -> list[dict[str, np.ndarray]]:
@@ -137,29 +168,31 @@ class LoyaltyModel(mesa.Model):
         return list(self._records)
 
     def open_firm(self, name: str) -> None:
-        """Let a firm that has not yet entered the market open this month (a competitor entering)."""
+        """Let a firm that has not yet entered the market open from this month (a competitor entering)."""
         firm = self.firm(name)
-        if firm.levers.enters_at > self.period:
-            firm.levers.enters_at = self.period
+        if not self.is_open(firm):
+            firm.levers.enters_at = self.month
 
     def _market_state(self) -> MarketState:
         """Gather the firms' current levers into arrays of shape (F+1,)."""
-        p = self.spec.population
 
         def lever(name: str, outside: float = 0.0) -> np.ndarray:
             return np.array([getattr(f.levers, name) for f in self.firms] + [outside], dtype=float)
 
+        m = self.spec.market
         price = lever("price")
         previous = np.array([f.previous_price for f in self.firms] + [0.0])
         previous_fee = np.array([f.previous_exit_fee for f in self.firms] + [0.0])
-        m = self.spec.market
         quality = lever("quality")
         care = care_effect(lever("care_spend"), effect=m.care_effect, scale=m.care_scale)  # 0 for the outside option
+        delivered = quality + care
+        is_open = np.array([self.is_open(f) for f in self.firms] + [True])
         return MarketState(
             n_firms=len(self.firms),
             price=price,
             quality=quality,
-            delivered_quality=quality + care,
+            delivered_quality=delivered,
+            quality_norm=self._quality_norm(delivered, is_open),
             failure_rate=lever("failure_rate"),
             failure_severity=lever("failure_severity"),
             image=np.array([f.image for f in self.firms] + [0.0]),
@@ -182,24 +215,57 @@ class LoyaltyModel(mesa.Model):
             brand_investment=lever("brand_investment"),
             recovery_cost=lever("recovery_cost"),
             acquisition_spend=lever("acquisition_spend"),
-            unfair_loss=trust.unfair_price_loss(
-                previous, price, fair_rise=p.fair_price_rise, penalty=p.unfair_price_loss
-            ),
-            terms_changed=(price > previous) | (lever("exit_fee") < previous_fee),
-            open=np.array([f.levers.enters_at <= self.period for f in self.firms] + [True]),
+            price_rose=price > previous,
+            fee_fell=lever("exit_fee") < previous_fee,
+            open=is_open,
         )
 
+    def _quality_norm(self, delivered: np.ndarray, is_open: np.ndarray) -> float:
+        """The quality the market delivers on average: open firms' delivered quality weighted by their customers."""
+        firms = self.n_firms
+        weights = np.zeros(firms)
+        if self.customers is not None:
+            weights = np.bincount(self.customers.firm.astype(np.intp), minlength=firms + 1)[:firms].astype(float)
+        weights = np.where(is_open[:firms], weights, 0.0)
+        if weights.sum() == 0:
+            weights = is_open[:firms].astype(float)
+        return float(np.dot(weights, delivered[:firms]) / weights.sum()) if weights.sum() > 0 else 0.0
+
     def step(self) -> None:
-        """One period of the market."""
-        self.event_log += self.schedule.apply(self.period, self.firms)
+        """One period of the market: ``period_months`` months, recorded as one row per firm."""
+        months, booked = zip(*(self._month_step() for _ in range(self.spec.market.period_months)), strict=True)
+        self._record(list(months), list(booked))
+        self.period += 1
+
+    def _month_step(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """One month: events, entries and strategies, then the customers.
+
+        Returns the month's metrics and what the model books on them: its
+        discounted profit and the ``clv`` at the month's end.
+        """
+        self.event_log += self.schedule.apply(self.month, self.firms)
         self.event_log += [
-            f"month {self.period}: {f.name} enters the market"
+            f"month {self.month}: {f.name} enters the market"
             for f in self.firms
-            if f.levers.enters_at == self.period > 0
+            if self.month > 0 and f.levers.enters_at == self.month
         ]
         self._apply_strategies()
         self.market = self._market_state()
-        self.draws = draw_period(self.rng, len(self.customers))
+        self._live_month(self.vectorised)
+        row = firm_metrics(self.customers, self.market, self.spec)
+        self._last_year.append(row)
+        booked = {
+            "discounted_profit": row["profit"] * accounting.discount_factor(self.monthly_discount_rate, self.month),
+            "clv": self._lifetime_value(list(self._last_year)),
+        }
+        for firm in self.firms:
+            firm.step()
+        self.month += 1
+        return row, booked
+
+    def _live_month(self, vectorised: bool) -> None:
+        """Draw the month's random numbers, deliver last month's word of mouth, and let every customer live it."""
+        self.draws = draw_month(self.rng, len(self.customers))
         p = self.spec.population
         self.recommendations, self.warnings = word_of_mouth.deliver(
             self.contacts,
@@ -209,17 +275,19 @@ class LoyaltyModel(mesa.Model):
             reach_satisfied=p.reach_satisfied,
             reach_dissatisfied=p.reach_dissatisfied,
         )
-        if self.vectorised:
+        if vectorised:
             for rows in blocks(len(self.customers)):
-                live_one_period(
-                    self.customers, rows, self.market, self.spec, self.draws, self.recommendations, self.warnings
+                live_one_month(
+                    self.customers,
+                    rows,
+                    self.market,
+                    self.spec,
+                    self.draws,
+                    self.recommendations,
+                    self.warnings,
                 )
         else:
             self.agents_by_type[Customer].shuffle_do("step")
-        self._record()
-        for firm in self.firms:
-            firm.step()
-        self.period += 1
 
     def _apply_strategies(self) -> None:
         for firm in self.firms:
@@ -231,7 +299,7 @@ class LoyaltyModel(mesa.Model):
             after = firm.levers.model_dump()
             label = getattr(strategy, "__name__", type(strategy).__name__)
             self.event_log += [
-                f"month {self.period}: {firm.name} {lever} {_shown(before[lever])} -> {_shown(after[lever])} "
+                f"month {self.month:g}: {firm.name} {lever} {_shown(before[lever])} -> {_shown(after[lever])} "
                 f"(strategy {label})"
                 for lever in before
                 if after[lever] != before[lever]
@@ -243,13 +311,33 @@ class LoyaltyModel(mesa.Model):
             self.step()
         return self
 
-    def _record(self) -> None:
-        row = firm_metrics(self.customers, self.market, self.spec, self.period)
-        discount = accounting.discount_factor(self.period_discount_rate, self.period)
-        row["discounted_profit"] = row["profit"] * discount
+    def _record(self, months: list[dict[str, np.ndarray]], booked: list[dict[str, np.ndarray]]) -> None:
+        row = {
+            "period": np.full(self.n_firms, self.period),
+            "month": np.full(self.n_firms, self.month - len(months)),
+            "months": np.full(self.n_firms, len(months)),
+            **period_metrics(months),
+        }
+        row["discounted_profit"] = sum(b["discounted_profit"] for b in booked)
         self._cumulative_profit = self._cumulative_profit + row["discounted_profit"]
         row["cumulative_discounted_profit"] = self._cumulative_profit.copy()
+        row["clv"] = booked[-1]["clv"]
         self._records.append(row)
+
+    def _lifetime_value(self, window: list[dict[str, np.ndarray]]) -> np.ndarray:
+        """Expected discounted margin of a customer at each firm's current retention and margin.
+
+        ``CLV = m (1 + d) / (1 + d - r)`` with the margin per customer-month
+        ``m`` (profit before acquisition spend, per customer served) and the
+        monthly retention ``r`` (one less losses over customers served) both
+        pooled over the last ``CLV_MONTHS`` months, so that one month's swing
+        does not swing it; ``d`` is the monthly discount rate.
+        """
+        served = sum(r["served"] for r in window)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            margin = sum(r["profit"] + r["cost_acquisition"] for r in window) / served
+            retention = 1.0 - sum(r["losses"] for r in window) / served
+        return accounting.closed_form_clv(margin, retention, self.monthly_discount_rate)
 
     def release(self) -> None:
         """Let Mesa forget this model once its results are taken.
@@ -262,6 +350,8 @@ class LoyaltyModel(mesa.Model):
 
     def results(self) -> pd.DataFrame:
         """Tidy per-period results: one row per period and firm.
+
+        ``month`` is the period's first month and ``months`` its length.
 
         ``df.attrs`` records the scenario (as a dict), seed and package version.
         """

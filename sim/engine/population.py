@@ -3,7 +3,7 @@
 A ``Customers`` holds the state of every customer as named NumPy arrays, one
 row per customer; option ``F`` (the number of firms) is the outside option,
 buying from no one. ``MarketState`` is what customers see of the firms in one
-period; ``PeriodDraws`` holds every random number of one period, drawn in a
+month; ``MonthDraws`` holds every random number of one month, drawn in a
 fixed order and shape so that results do not depend on the order in which
 customers act.
 """
@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from sim.behaviour import accounting, value
+from sim.behaviour import accounting, satisfaction, value
 from sim.behaviour.choice import logit_choice
 from sim.engine.parameters import Scenario
 
-KINDS = ("trait", "state", "last period")
-"""What a customer array holds: a trait fixed at the start, state carried from period to period, or what
-happened to the customer in the last period (for the books and the metrics)."""
+KINDS = ("trait", "state", "last month")
+"""What a customer array holds: a trait fixed at the start, state carried from month to month, or what
+happened to the customer in the last month (for the books and the metrics)."""
 
 
 def array(kind: str, meaning: str, unit: str, shape: str = "(customers,)", dtype: str = "float64") -> Any:
@@ -62,67 +62,78 @@ class Customers:
     )
     effort: np.ndarray = array("trait", "Procedural switching cost paid on leaving any firm (log-normal).", "utils")
     complaint_propensity: np.ndarray = array(
-        "trait", "Probability that the customer complains when dissatisfied (Beta).", "probability per period"
+        "trait", "Probability that the customer complains when dissatisfied (Beta).", "probability per month"
     )
     review_propensity: np.ndarray = array(
         "trait",
         "Probability of reconsidering its choice unprompted (Beta around review_probability).",
-        "probability per period",
+        "probability per month",
     )
     segment: np.ndarray = array("trait", "Spend segment.", "0 heavy, 1 medium, 2 light", dtype="int8")
     firm: np.ndarray = array(
         "state", "The option the customer buys from now.", "firm index 0..F-1, or F for no one", dtype="int16"
     )
     tenure: np.ndarray = array(
-        "state", "Periods with its current firm (0 when it buys from no one).", "periods", dtype="int32"
+        "state", "Months with its current firm (0 when it buys from no one).", "months", dtype="int32"
     )
     expectation: np.ndarray = array(
         "state", "Service quality the customer expects of its current firm.", "quality, 0..1 scale"
+    )
+    reference_price: np.ndarray = array(
+        "state", "The price the customer is used to paying: its reference for a firm's price.", "currency per month"
     )
     trust: np.ndarray = array(
         "state", "Trust in each option; the last row (the outside option) is unused.", "0..1", shape="(F+1, customers)"
     )
     points: np.ndarray = array("state", "Loyalty points held with the current firm, forfeited on leaving.", "currency")
     served_firm: np.ndarray = array(
-        "last period",
-        "The option that served the customer in the last period.",
+        "last month",
+        "The option that served the customer in the last month.",
         "firm index, or F for no one",
         dtype="int16",
     )
     served_tenure: np.ndarray = array(
-        "last period", "Tenure with that firm when it was served.", "periods", dtype="int32"
+        "last month", "Tenure with that firm when it was served.", "months", dtype="int32"
     )
     volume: np.ndarray = array(
-        "last period",
+        "last month",
         "Units bought: segment spend times growth with tenure (0 when not served).",
         "multiples of the base spend",
     )
     satisfaction: np.ndarray = array(
-        "last period", "Satisfaction with the service (NaN when not served).", "0..1 (5-point level = 1 + 4 s)"
+        "last month", "Satisfaction with the service (NaN when not served).", "0..1 (5-point level = 1 + 4 s)"
     )
-    failed: np.ndarray = array("last period", "Whether a service failure hit the customer.", "boolean", dtype="bool")
-    complained: np.ndarray = array("last period", "Whether it complained.", "boolean", dtype="bool")
-    recovered: np.ndarray = array("last period", "Whether its complaint was resolved.", "boolean", dtype="bool")
+    failed: np.ndarray = array("last month", "Whether a service failure hit the customer.", "boolean", dtype="bool")
+    complained: np.ndarray = array("last month", "Whether it complained.", "boolean", dtype="bool")
+    recovered: np.ndarray = array("last month", "Whether its complaint was resolved.", "boolean", dtype="bool")
     said: np.ndarray = array(
-        "last period",
-        "What it told its contacts about its firm, heard the next period.",
+        "last month",
+        "What it told its contacts about its firm, heard the next month.",
         "+1 recommended, -1 warned, 0 silent",
         dtype="int8",
     )
-    exit_fee_paid: np.ndarray = array("last period", "Exit fee paid on leaving its firm.", "currency")
+    exit_fee_paid: np.ndarray = array("last month", "Exit fee paid on leaving its firm.", "currency")
     referred: np.ndarray = array(
-        "last period", "Whether it joined a firm after hearing that firm recommended.", "boolean", dtype="bool"
+        "last month", "Whether it joined a firm after hearing that firm recommended.", "boolean", dtype="bool"
     )
     by_referral: np.ndarray = array(
         "state", "Whether it joined its current firm on a recommendation.", "boolean", dtype="bool"
     )
     served_by_referral: np.ndarray = array(
-        "last period", "Whether the firm that served it had won it on a recommendation.", "boolean", dtype="bool"
+        "last month", "Whether the firm that served it had won it on a recommendation.", "boolean", dtype="bool"
+    )
+    preferred: np.ndarray = array(
+        "state",
+        "The other firm the customer is latently loyal to (Dick & Basu) at the end of the last month: its favourite "
+        "if every switching cost were gone, when that is not the firm it buys from and its attitude to that one is "
+        "not high.",
+        "firm index 0..F-1, or -1 for none",
+        dtype="int16",
     )
     loyalty: np.ndarray = array(
         "state",
-        "Dick & Basu segment towards its current firm at the end of the last period, kept so that the next "
-        "period's losses can be told apart by the segment they left from.",
+        "Dick & Basu segment towards its current firm at the end of the last month, kept so that the next "
+        "month's losses can be told apart by the segment they left from.",
         "0 true, 1 latent, 2 spurious, 3 none, -1 not served",
         dtype="int8",
     )
@@ -143,19 +154,22 @@ class Customers:
 
 @dataclass(frozen=True)
 class MarketState:
-    """What customers see of the market in one period: arrays of shape (F+1,).
+    """What customers see of the market in one month: arrays of shape (F+1,), index ``F`` the outside option.
 
-    Index ``F`` is the outside option (zero price and quality, no levers).
-    ``unfair_loss`` is the share of trust each firm's customers lose this
-    period over an unfair price rise; ``terms_changed`` flags a firm whose
-    price rose or whose exit fee fell since the last period, news that
-    prompts its customers to reconsider.
+    The outside option has zero price and quality and no levers; every
+    price, cost, perk and probability is per month. ``quality_norm`` is the quality the
+    market delivers on average (the open firms' delivered quality weighted
+    by their customers), which new customers' expectations lean on.
+    ``price_rose`` flags a firm whose price rose since the last month and
+    ``fee_fell`` one whose exit fee fell: news that may prompt its customers
+    to reconsider.
     """
 
     n_firms: int
     price: np.ndarray
     quality: np.ndarray
     delivered_quality: np.ndarray
+    quality_norm: float
     failure_rate: np.ndarray
     failure_severity: np.ndarray
     image: np.ndarray
@@ -178,14 +192,14 @@ class MarketState:
     brand_investment: np.ndarray
     recovery_cost: np.ndarray
     acquisition_spend: np.ndarray
-    unfair_loss: np.ndarray
-    terms_changed: np.ndarray
+    price_rose: np.ndarray
+    fee_fell: np.ndarray
     open: np.ndarray
 
 
 @dataclass(frozen=True)
-class PeriodDraws:
-    """Every random number customers use in one period, one per customer each."""
+class MonthDraws:
+    """Every random number customers use in one month, one per customer each."""
 
     service_noise: np.ndarray
     failure: np.ndarray
@@ -205,7 +219,7 @@ def blocks(customers: int, size: int = BLOCK_ROWS) -> list[slice]:
     """Consecutive row slices of at most ``size`` customers.
 
     The vectorised path advances customers block by block: each customer's
-    period depends only on its own row and on state frozen for the period,
+    month depends only on its own row and on state frozen for the month,
     so any split gives the same result, and blocks small enough to stay in
     the processor's cache run several times faster than one pass over a
     million rows.
@@ -213,11 +227,11 @@ def blocks(customers: int, size: int = BLOCK_ROWS) -> list[slice]:
     return [slice(start, min(start + size, customers)) for start in range(0, customers, size)] or [slice(0, 0)]
 
 
-def draw_period(rng: np.random.Generator, customers: int) -> PeriodDraws:
-    """Draw one period's random numbers, always in the same order and shape."""
+def draw_month(rng: np.random.Generator, customers: int) -> MonthDraws:
+    """Draw one month's random numbers, always in the same order and shape."""
     noise = rng.standard_normal(customers)
     failure, complaint, recovery, talk, hazard, review, choice, save = rng.random((8, customers))
-    return PeriodDraws(noise, failure, complaint, recovery, talk, hazard, review, choice, save)
+    return MonthDraws(noise, failure, complaint, recovery, talk, hazard, review, choice, save)
 
 
 def lognormal(rng: np.random.Generator, mean: float, cv: float, size: int) -> np.ndarray:
@@ -233,8 +247,10 @@ def create_customers(scenario: Scenario, market: MarketState, rng: np.random.Gen
 
     Each customer starts with the firm (or outside option) it picks by the
     logit choice with no barriers; those with a firm get a geometric tenure of
-    mean ``initial_tenure``, trust in their firm that has grown with that
-    tenure, and points earned over it.
+    mean ``initial_tenure`` months, trust in their firm that has grown with
+    that tenure, points earned over it, an expectation formed from the firm's
+    promise and the market's norm, and its firm's price as reference. The
+    model's burn-in then lets this guess settle (``Market.burn_in_months``).
     """
     p = scenario.population
     n = scenario.market.customers
@@ -266,7 +282,10 @@ def create_customers(scenario: Scenario, market: MarketState, rng: np.random.Gen
 
     success = 1.0 / (1.0 + p.initial_tenure)
     tenure = np.where(served, rng.geometric(success, n) - 1, 0).astype(np.int32)
-    expectation = market.quality[firm] + p.expectation_sd * rng.standard_normal(n)
+    promised = satisfaction.formed_expectation(
+        market.delivered_quality[firm], market.quality_norm, promise_weight=p.promise_weight
+    )
+    expectation = promised + p.expectation_sd * rng.standard_normal(n)
 
     trust = np.full((options, n), p.trust_prior)
     trust[n_firms] = 0.0
@@ -275,11 +294,10 @@ def create_customers(scenario: Scenario, market: MarketState, rng: np.random.Gen
     trust[firm, rows] = np.where(served, grown, 0.0)
 
     volume = volume_bought(scenario, segment, tenure)
-    points = np.where(
-        served,
-        np.minimum(market.points_cap[firm], market.points_rate[firm] * market.price[firm] * volume * tenure),
-        0.0,
-    )
+    bill = market.price[firm] * volume
+    points = np.where(served, np.minimum(market.points_cap[firm], market.points_rate[firm] * bill * tenure), 0.0)
+    open_prices = market.price[:n_firms][market.open[:n_firms]]
+    usual = float(open_prices.mean()) if open_prices.size else 0.0
 
     return Customers(
         w_price=w_price,
@@ -294,6 +312,7 @@ def create_customers(scenario: Scenario, market: MarketState, rng: np.random.Gen
         firm=firm,
         tenure=tenure,
         expectation=expectation,
+        reference_price=np.where(served, market.price[firm], usual),
         trust=trust,
         points=points,
         served_firm=np.full(n, n_firms, dtype=np.int16),
@@ -308,6 +327,7 @@ def create_customers(scenario: Scenario, market: MarketState, rng: np.random.Gen
         referred=np.zeros(n, dtype=bool),
         by_referral=np.zeros(n, dtype=bool),
         served_by_referral=np.zeros(n, dtype=bool),
+        preferred=np.full(n, -1, dtype=np.int16),
         loyalty=np.full(n, -1, dtype=np.int8),
     )
 
@@ -323,7 +343,7 @@ def _beta_around(rng: np.random.Generator, mean: float, concentration: float, si
 
 
 def volume_bought(scenario: Scenario, segment: np.ndarray, tenure: np.ndarray) -> np.ndarray:
-    """Units bought per period: segment spend times growth with tenure."""
+    """Units bought per month, in multiples of the base spend: segment spend times growth with tenure (in months)."""
     spend = np.asarray(scenario.population.segment_spend)[segment]
     m = scenario.market
     return spend * accounting.spend_multiplier(tenure, growth=m.spend_growth, months=m.spend_growth_months)

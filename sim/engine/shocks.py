@@ -100,7 +100,7 @@ def _open_firm(model: LoyaltyModel, name: str) -> Firm:
         firm = model.firm(name)
     except KeyError as error:
         raise ShockError(str(error.args[0])) from None
-    if firm.levers.enters_at > model.period:
+    if not model.is_open(firm):
         raise ShockError(f"{name} is not in the market yet")
     return firm
 

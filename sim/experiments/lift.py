@@ -1,15 +1,19 @@
 """What is a gain in retention worth (Reichheld & Sasser 1990)?
 
-Runs a scenario as it is and again with one firm's annual retention raised by
-some percentage points (or by a relative amount), on the same seeds (common
-random numbers), and reports what the gain is worth: the change in profit per
-month in steady state and discounted over the horizon, its split into
-Reichheld's sources, what the lever cost, and the closed-form lifetime value
-change for the same retention, margin and discount rate.
+Runs a scenario as it is and again with one firm's 12-month retention (the
+share of its customers still its customers a year on) raised by some
+percentage points (or by a relative amount), on the same seeds (common random
+numbers), and reports what the gain is worth: the change in profit per month
+in steady state and discounted over the horizon, its split into Reichheld's
+sources, what the lever cost, and the closed-form lifetime value change for
+the same monthly retention, margin and discount rate.
 
 The gain is made through one lever (``via``): ``direct`` keeps a share of
-would-be leavers (a cut in the defection hazard, with no cost modelled: the
-study then says what such a cut would be worth paying for); ``service``,
+customers who would leave for a rival or for no purchase (a save desk, with
+no cost modelled: the study then says what such saves would be worth paying
+for; customers who leave the market for outside reasons cannot be kept);
+``hazard`` cuts the defection hazard, the rate at which customers leave the
+market for outside reasons (a closed cohort's only way out); ``service``,
 ``barrier``, ``recovery`` and ``care`` raise quality, the exit fee, the
 complaint recovery rate or care spend, and a bisection on the lever finds the
 setting that reaches the target retention: what it would take.
@@ -29,11 +33,13 @@ from sim.engine.parameters import Firm, Scenario
 from sim.experiments.evaluator import Evaluator, evaluator
 from sim.experiments.intervals import Interval, mean_interval, paired_difference
 from sim.experiments.replications import run_replications
-from sim.experiments.summary import per_replication, steady_state_start
+from sim.experiments.summary import months_per_period, per_replication, steady_state_start
 
-# via -> (lever, highest value searched, cost column the lever drives, or None)
+# via -> (lever, the value at the far end of the search, cost column the lever drives, or None). Retention
+# rises as the lever moves from the firm's value towards the far end.
 LEVERS: dict[str, tuple[str, Callable[[Firm], float], str | None]] = {
     "direct": ("save_rate", lambda f: 1.0, None),
+    "hazard": ("defection_hazard", lambda f: 0.0, None),
     "service": ("quality", lambda f: 1.0, None),
     "barrier": ("exit_fee", lambda f: f.exit_fee + 20 * f.price + 100.0, None),
     "recovery": ("recovery_rate", lambda f: 1.0, "cost_recovery"),
@@ -45,7 +51,8 @@ SOURCES = {
     "profit_savings": "cost savings with tenure",
     "profit_referrals": "referrals",
 }
-LITERATURE = (25.0, 95.0)
+LITERATURE = (25.0, 85.0)
+"""Reichheld & Sasser (1990): five points of retention raise profit by 25% to 85%, by industry."""
 
 
 class LiftError(ValueError):
@@ -69,6 +76,8 @@ class LiftStudy:
     retention_before: Interval
     retention_after: Interval
     retention_gain: Interval
+    annualised_before: Interval
+    annualised_after: Interval
     profit_per_month_before: Interval
     profit_per_month_change: Interval
     profit_per_month_change_pct: Interval
@@ -79,6 +88,7 @@ class LiftStudy:
     lever_cost: Interval | None
     margin: float
     monthly_retention: tuple[float, float]
+    steady_from_month: int
     clv: tuple[float, float]
     clv_unbounded: tuple[float, float]
     search: list[tuple[float, float]] = field(default_factory=list)
@@ -109,21 +119,29 @@ def retention_lift(
     tolerance: float = 0.1,
     max_steps: int = 12,
 ) -> LiftStudy:
-    """Raise ``firm``'s annual retention by ``points`` percentage points (or by ``relative``) and measure the worth.
+    """Raise ``firm``'s 12-month retention by ``points`` percentage points (or by ``relative``) and measure the worth.
+
+    Both arms are read over the same steady state: from the latest month
+    either needs (``sim.experiments.summary.steady_state_start``).
 
     Args:
         scenario: the market.
         firm: name of the firm whose retention is raised.
-        points: gain in annual retention, percentage points (5 by default).
-        relative: gain as a share of the baseline retention (0.05 = 5%).
+        points: gain in 12-month retention, percentage points (5 by default); must be positive.
+        relative: gain as a share of the baseline retention (0.05 = 5%); must be positive.
         via: which lever makes the gain (see the module docstring).
         seeds: replications (default: the scenario's seeds), shared by both arms.
         workers: processes running replications.
         scheduler: address of a running Dask scheduler to run them on instead.
         runner: the evaluator to run them on (left running); overrides ``workers`` and ``scheduler``.
         progress: show progress bars.
-        tolerance: how close, in points, the achieved retention must come to the target.
+        tolerance: how close, in points, the achieved retention must come to the target (if
+            ``max_steps`` run out first, the step that came closest is reported).
         max_steps: most bisection steps.
+
+    Raises:
+        LiftError: a target that is no gain, cannot be reached, or cannot be
+            measured in a run this short; the message is one line.
     """
     if via not in LEVERS:
         raise LiftError(f"via = {via!r}: must be one of {', '.join(LEVERS)}")
@@ -132,6 +150,10 @@ def retention_lift(
         raise LiftError(f"firm = {firm!r}: firms are {', '.join(names)}")
     if points is not None and relative is not None:
         raise LiftError("give --points or --relative, not both")
+    if points is not None and not points > 0:
+        raise LiftError(f"points = {points:g}: a gain in retention must be a positive number of percentage points")
+    if relative is not None and not relative > 0:
+        raise LiftError(f"relative = {relative:g}: a gain in retention must be a positive share")
     seeds = list(scenario.seeds if seeds is None else seeds)
     lever, highest, cost_column = LEVERS[via]
     index = names.index(firm)
@@ -146,50 +168,70 @@ def retention_lift(
     # One bar over the whole search: two arms to start with, one more per bisection step.
     bar = tqdm(total=2 * len(seeds), desc=f"lift {firm} via {via}", unit="run", disable=not progress, leave=False)
 
-    def run(candidate: Scenario) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def run(candidate: Scenario, common: pd.Series | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
         results = run_replications(candidate, seeds, runner=runner, progress=bar)
-        table = per_replication(results)
+        start = steady_state_start(results)
+        if common is not None:
+            start = np.maximum(start, common.reindex(start.index).fillna(0)).astype(int)
+        table = per_replication(results, start)
         return results, table[table.firm == firm].set_index("seed")
 
     with runner:
         try:
             baseline, base = run(scenario)
-            start = float(base.annual_retention_pct.mean())
+            common = steady_state_start(baseline)
+            start = float(base.cohort_retention_pct.mean())
+            if np.isnan(start):
+                months = int(baseline.period.max() + 1) * months_per_period(baseline)
+                raise LiftError(
+                    f"{firm}'s 12-month retention cannot be measured: the run's {months} months leave no year after "
+                    f"its steady state starts at month {int(base.steady_from_month.iloc[0])}; run more months"
+                )
             if relative is not None:
                 target = start * (1.0 + relative)
             else:
                 target = start + (5.0 if points is None else points)
-            if not 0.0 < target < 100.0:
-                raise LiftError(f"{firm}'s annual retention is {start:.1f}%: a target of {target:.1f}% is not possible")
+            if not target < 100.0:
+                raise LiftError(
+                    f"{firm}'s 12-month retention is {start:.1f}%: a target of {target:.1f}% is not possible"
+                )
+
+            # Bisection on the share u of the way from the firm's lever to the far end.
+            far = highest(scenario.firms[index])
+            far = max(before, far) if far >= before else far
+
+            def at(u: float) -> float:
+                return before + u * (far - before)
 
             search: list[tuple[float, float]] = []
-            low, high = before, max(before, highest(scenario.firms[index]))
-            lifted, lift = run(with_lever(high))
-            search.append((high, float(lift.annual_retention_pct.mean())))
+            low, high = 0.0, 1.0
+            lifted, lift = run(with_lever(far), common)
+            search.append((far, float(lift.cohort_retention_pct.mean())))
             if search[-1][1] < target - tolerance:
                 raise LiftError(
-                    f"{firm}'s retention cannot reach {target:.1f}% through {lever}: at {lever} = {high:g} it is "
+                    f"{firm}'s retention cannot reach {target:.1f}% through {lever}: at {lever} = {far:g} it is "
                     f"{search[-1][1]:.1f}% (from {start:.1f}%)"
                 )
-            value = high
+            value, best = far, lifted
             for _ in range(max_steps):
                 if abs(search[-1][1] - target) <= tolerance:
                     break
-                value = (low + high) / 2
+                u = (low + high) / 2
                 bar.total += len(seeds)
-                bar.set_postfix_str(f"{lever} {value:.3g}, retention {search[-1][1]:.1f}% -> target {target:.1f}%")
-                lifted, lift = run(with_lever(value))
-                achieved = float(lift.annual_retention_pct.mean())
-                search.append((value, achieved))
+                bar.set_postfix_str(f"{lever} {at(u):.3g}, retention {search[-1][1]:.1f}% -> target {target:.1f}%")
+                lifted, lift = run(with_lever(at(u)), common)
+                achieved = float(lift.cohort_retention_pct.mean())
+                if abs(achieved - target) < abs(min(search, key=lambda s: abs(s[1] - target))[1] - target):
+                    value, best = at(u), lifted
+                search.append((at(u), achieved))
                 if achieved < target:
-                    low = value
+                    low = u
                 else:
-                    high = value
+                    high = u
         finally:
             bar.close()
-    return _assess(
-        scenario, firm, via, lever, before, value, target, seeds, baseline, lifted, base, lift, cost_column, search
-    )
+    # Noise can make the search end off target: the study reports the lever value that came closest.
+    return _assess(scenario, firm, via, lever, before, value, target, seeds, baseline, best, cost_column, search)
 
 
 def _assess(
@@ -203,16 +245,18 @@ def _assess(
     seeds: list[int],
     baseline: pd.DataFrame,
     lifted: pd.DataFrame,
-    base: pd.DataFrame,
-    lift: pd.DataFrame,
     cost_column: str | None,
     search: list[tuple[float, float]],
 ) -> LiftStudy:
-    start = steady_state_start(baseline)
+    start = np.maximum(steady_state_start(baseline), steady_state_start(lifted)).astype(int)
+    months = months_per_period(baseline)
+    base = per_replication(baseline, start).query("firm == @firm").set_index("seed")
+    lift = per_replication(lifted, start).query("firm == @firm").set_index("seed")
+    first = int(start[firm])
 
     def monthly(results: pd.DataFrame, column: str) -> pd.Series:
-        rows = results[(results.firm == firm) & (results.period >= start)]
-        return rows.groupby("seed")[column].mean()
+        rows = results[(results.firm == firm) & (results.period >= first)]
+        return rows.groupby("seed")[column].sum() / (months * rows.groupby("seed").size())
 
     def pct(change: pd.Series, level: pd.Series) -> Interval:
         return mean_interval(100.0 * change / level.abs().replace(0, np.nan))
@@ -227,13 +271,12 @@ def _assess(
         paired_difference(monthly(lifted, cost_column), monthly(baseline, cost_column)) if cost_column else None
     )
 
-    market = scenario.market
-    d = accounting.period_discount_rate(market.discount_rate, market.period_months)
-    rows = baseline[(baseline.firm == firm) & (baseline.period >= start)]
-    margin = float(((rows.profit + rows.cost_acquisition).sum()) / max(rows.served.sum(), 1))
+    d = accounting.period_discount_rate(scenario.market.discount_rate, 1)
+    rows = baseline[(baseline.firm == firm) & (baseline.period >= first)]
+    margin = float(((rows.profit + rows.cost_acquisition).sum()) / max(months * rows.served.sum(), 1))
     r0 = float((1 - base.monthly_churn_pct / 100).mean())
     r1 = float((1 - lift.monthly_churn_pct / 100).mean())
-    horizon = int(baseline.period.max()) + 1
+    horizon = (int(baseline.period.max()) + 1) * months
     clv = tuple(float(accounting.closed_form_clv(margin, r, d, periods=horizon)) for r in (r0, r1))
     clv_unbounded = tuple(float(accounting.closed_form_clv(margin, r, d)) for r in (r0, r1))
 
@@ -248,9 +291,11 @@ def _assess(
         seeds=seeds,
         baseline=baseline,
         lifted=lifted,
-        retention_before=mean_interval(base.annual_retention_pct),
-        retention_after=mean_interval(lift.annual_retention_pct),
-        retention_gain=paired_difference(lift.annual_retention_pct, base.annual_retention_pct),
+        retention_before=mean_interval(base.cohort_retention_pct),
+        retention_after=mean_interval(lift.cohort_retention_pct),
+        retention_gain=paired_difference(lift.cohort_retention_pct, base.cohort_retention_pct),
+        annualised_before=mean_interval(base.annual_retention_pct),
+        annualised_after=mean_interval(lift.annual_retention_pct),
         profit_per_month_before=mean_interval(base.profit_per_month),
         profit_per_month_change=mean_interval(profit_change),
         profit_per_month_change_pct=pct(profit_change, base.profit_per_month),
@@ -261,6 +306,7 @@ def _assess(
         lever_cost=lever_cost,
         margin=margin,
         monthly_retention=(r0, r1),
+        steady_from_month=first * months,
         clv=clv,
         clv_unbounded=clv_unbounded,
         search=search,
@@ -271,9 +317,11 @@ def lift_table(study: LiftStudy) -> pd.DataFrame:
     """The study's numbers as a tidy table: quantity, mean, low, high."""
     s = study
     rows = [
-        ("annual retention before, %", s.retention_before),
-        ("annual retention after, %", s.retention_after),
+        ("12-month retention before, %", s.retention_before),
+        ("12-month retention after, %", s.retention_after),
         ("retention gain, points", s.retention_gain),
+        ("annualised monthly retention before, %", s.annualised_before),
+        ("annualised monthly retention after, %", s.annualised_after),
         ("profit per month before", s.profit_per_month_before),
         ("profit per month change", s.profit_per_month_change),
         ("profit per month change, %", s.profit_per_month_change_pct),

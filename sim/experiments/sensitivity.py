@@ -45,7 +45,8 @@ from sim.experiments.sweep import (
 # Name on the command line -> (column of the sweep table, label).
 OUTCOMES = {
     "churn": ("monthly_churn_pct", "monthly churn"),
-    "retention": ("annual_retention_pct", "annual retention"),
+    "retention": ("cohort_retention_pct", "12-month retention"),
+    "annualised_retention": ("annual_retention_pct", "annualised monthly retention"),
     "discounted_profit": ("discounted_profit", "discounted profit"),
     "profit": ("profit_per_month", "profit per month"),
     "share": ("final_share_pct", "final market share"),

@@ -49,7 +49,7 @@ SweepError = FieldError
 
 # The outcomes a report and its figures lead with: (label, unit, is money).
 HEADLINE = {
-    "annual_retention_pct": ("Annual retention", "% of customers kept a year", False),
+    "cohort_retention_pct": ("12-month retention", "% of customers still there a year on", False),
     "final_share_pct": ("Market share at the end", "% of served customers", False),
     "profit_per_month": ("Profit per month", "currency a month (steady state)", True),
     "discounted_profit": ("Discounted profit", "currency over the horizon", True),

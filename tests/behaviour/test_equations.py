@@ -5,7 +5,18 @@ import math
 import numpy as np
 import pytest
 
-from sim.behaviour import accounting, brand, choice, complaints, satisfaction, segments, trust, value, word_of_mouth
+from sim.behaviour import (
+    accounting,
+    brand,
+    choice,
+    complaints,
+    prices,
+    satisfaction,
+    segments,
+    trust,
+    value,
+    word_of_mouth,
+)
 
 
 def test_delivered_value_is_benefits_minus_price():
@@ -36,13 +47,30 @@ def test_experienced_quality_subtracts_severity_only_on_failure():
     np.testing.assert_allclose(out, [0.71, 0.31])
 
 
-def test_meeting_expectations_gives_logistic_of_offset():
-    assert satisfaction.satisfaction(0.7, 0.7, slope=10.0, offset=1.0) == pytest.approx(1 / (1 + math.exp(-1)))
+SATISFACTION = dict(offset=1.0, performance_weight=6.0, adequate=0.7, slope=10.0, shortfall_weight=2.0, tolerance=0.05)
 
 
-def test_falling_short_by_a_tenth_is_indifferent():
-    # offset 1 + slope 10 * (-0.1) = 0 -> 0.5
-    assert satisfaction.satisfaction(0.6, 0.7, slope=10.0, offset=1.0) == pytest.approx(0.5)
+def test_an_adequate_experience_that_meets_expectations_gives_logistic_of_offset():
+    assert satisfaction.satisfaction(0.7, 0.7, **SATISFACTION) == pytest.approx(1 / (1 + math.exp(-1)))
+
+
+def test_better_performance_satisfies_more_even_when_it_was_expected():
+    # 1 + 6 * (0.9 - 0.7) = 2.2, no gap to expectation
+    assert satisfaction.satisfaction(0.9, 0.9, **SATISFACTION) == pytest.approx(1 / (1 + math.exp(-2.2)))
+
+
+def test_a_shortfall_weighs_twice_a_surplus_and_small_gaps_are_tolerated():
+    # 0.1 below expectation: 1 + 10 * -(2 * (0.1 - 0.05)) = 0 -> 0.5; 0.1 above: 1 + 10 * 0.05 = 1.5
+    assert satisfaction.satisfaction(0.7, 0.8, **{**SATISFACTION, "performance_weight": 0.0}) == pytest.approx(0.5)
+    assert satisfaction.satisfaction(0.7, 0.6, **{**SATISFACTION, "performance_weight": 0.0}) == pytest.approx(
+        1 / (1 + math.exp(-1.5))
+    )
+    inside = satisfaction.satisfaction(np.array([0.66, 0.74]), 0.7, **{**SATISFACTION, "performance_weight": 0.0})
+    np.testing.assert_allclose(inside, 1 / (1 + math.exp(-1.0)))
+
+
+def test_a_joiner_expects_a_mix_of_the_promise_and_the_market_norm():
+    assert satisfaction.formed_expectation(0.9, 0.7, promise_weight=0.25) == pytest.approx(0.75)
 
 
 def test_expectation_moves_a_share_of_the_gap():
@@ -94,13 +122,32 @@ def test_unresolved_complaint_costs_twice():
     assert after == pytest.approx(0.45)
 
 
-def test_unfair_price_rise_loses_trust_above_the_fair_rise():
-    # 15% rise, 3% fair: 2 * 0.12 = 0.24; a 2% rise is fair; a cut is free; from 0 nothing.
-    out = trust.unfair_price_loss(
-        np.array([100.0, 100.0, 100.0, 0.0]), np.array([115.0, 102.0, 80.0, 5.0]), fair_rise=0.03, penalty=2.0
+def test_unfair_price_rise_loses_trust_above_the_fair_rise_over_the_reference():
+    # 15% above the reference, 3% fair: 2 * 0.12 = 0.24; 2% above is fair; below is free; a zero reference nothing.
+    rose = np.array([True, True, True, True])
+    out = prices.unfair_price_loss(
+        np.array([100.0, 100.0, 100.0, 0.0]), np.array([115.0, 102.0, 80.0, 5.0]), rose, fair_rise=0.03, penalty=2.0
     )
     np.testing.assert_allclose(out, [0.24, 0.0, 0.0, 0.0])
-    assert trust.unfair_price_loss(10.0, 100.0, fair_rise=0.0, penalty=2.0) == 1.0
+    assert prices.unfair_price_loss(10.0, 100.0, True, fair_rise=0.0, penalty=2.0) == 1.0
+
+
+def test_a_price_that_did_not_rise_this_period_costs_no_trust_however_high():
+    assert prices.unfair_price_loss(100.0, 130.0, False, fair_rise=0.03, penalty=2.0) == 0.0
+
+
+def test_the_end_of_a_promotion_is_judged_against_a_reference_the_promotion_barely_moved():
+    # three months at 85 with 5% adaptation: 100 -> 99.25 -> 98.54 -> 97.86; back to 100 is a 2.2% rise: fair
+    reference = 100.0
+    for _ in range(3):
+        reference = prices.adapt_reference(reference, 85.0, rate=0.05)
+    assert reference == pytest.approx(100 - 15 * (1 - 0.95**3))
+    assert prices.unfair_price_loss(reference, 100.0, True, fair_rise=0.03, penalty=2.0) == 0.0
+
+
+def test_a_price_above_the_reference_is_a_loss_weighing_twice_a_gain():
+    felt = prices.price_feeling(np.array([110.0, 90.0, 100.0]), 100.0, loss_aversion=2.0)
+    np.testing.assert_allclose(felt, [-20.0, 10.0, 0.0])
 
 
 def test_trust_in_unused_firms_drifts_to_the_prior():
@@ -132,8 +179,10 @@ def test_exit_fee_waived_only_at_contract_end():
 
 
 def test_exit_barrier_prices_money_and_adds_utils():
-    # 0.1 * (50 + 20) + 1.5 + 1.0 = 9.5
-    assert value.exit_barrier(w_price=0.1, exit_fee=50.0, points=20.0, bond=1.5, effort=1.0) == pytest.approx(9.5)
+    # 0.1 * (50 + 20 + 3) + 1.5 + 1.0 = 9.8: the tier perk lost on leaving is a switching cost too
+    assert value.exit_barrier(
+        w_price=0.1, exit_fee=50.0, points=20.0, perks=3.0, bond=1.5, effort=1.0
+    ) == pytest.approx(9.8)
 
 
 def test_logit_probabilities_for_a_one_util_gap():
@@ -235,3 +284,11 @@ def test_dick_and_basu_segments():
         np.array([True, True, False, False]), np.array([24, 2, 24, 2]), patronage_months=12
     )
     assert [segments.SEGMENT_NAMES[c] for c in codes] == ["true", "latent", "spurious", "none"]
+
+
+def test_every_prompt_is_a_chance_of_its_own_to_reconsider():
+    # habit 0.1, two prompts at 0.2: 1 - 0.9 * 0.8^2 = 0.424; no prompt: the habit alone
+    probability = choice.review_probability(np.array([0, 1, 2]), base=0.1, prompted_probability=0.2)
+    np.testing.assert_allclose(probability, [0.1, 0.28, 0.424])
+    out = choice.reviews(np.array([2, 0]), np.array([0.4, 0.4]), base=0.1, prompted_probability=0.2)
+    assert out.tolist() == [True, False]

@@ -61,7 +61,7 @@ def test_run_writes_a_complete_results_folder(tmp_path):
     report = (folder / "report.md").read_text()
     assert "## What the model says" in report and "![market share](market_share.png)" in report
     assert "<img" in (folder / "report.html").read_text()
-    assert "annual retention %" in out.stdout and str(folder) in out.stdout
+    assert "12-month retention %" in out.stdout and str(folder) in out.stdout
 
 
 def test_replications_give_the_same_numbers_in_one_process_or_several(tmp_path):

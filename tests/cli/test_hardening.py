@@ -124,8 +124,9 @@ def test_a_firm_nobody_chooses_has_no_customers_and_missing_means(tmp_path):
     assert (z.churn_rate == 0).all() and (z.profit == 0).all()
     assert z[["satisfaction", "trust", "tenure"]].isna().all().all()
     summary = assert_user_outputs(scenario, results, tmp_path).set_index("firm")
-    assert np.isnan(summary.loc["Z", "annual_retention_pct"]) and summary.loc["Z", "final_share_pct"] == 0
-    assert printable(summary.reset_index()).loc["Z", "annual retention %"] == "-"
+    assert np.isnan(summary.loc["Z", "cohort_retention_pct"]) and summary.loc["Z", "final_share_pct"] == 0
+    assert np.isnan(summary.loc["Z", "annual_retention_pct"])
+    assert printable(summary.reset_index()).loc["Z", "12-month retention %"] == "-"
 
 
 def test_a_firm_that_has_not_entered_changes_nothing_for_the_others():
@@ -185,6 +186,7 @@ def test_identical_customers_start_at_the_logit_shares():
         "segment_shares": (0.0, 1.0, 0.0),
     }
     scenario = market(customers=4000, **same)
+    scenario.market.burn_in_months = 0  # the shares as drawn, before any month is lived
     model = LoyaltyModel(scenario, seed=5)
     c = model.customers
     for trait in ("w_price", "w_quality", "w_image", "effort", "complaint_propensity", "segment"):

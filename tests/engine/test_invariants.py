@@ -71,8 +71,12 @@ def test_shares_sum_to_one_and_rates_lie_in_the_unit_interval(scenario, seed):
     for column in ("churn_rate", "retention_rate", "market_share", "image", "trust", "satisfaction"):
         values = df[column].dropna()
         assert ((values >= 0) & (values <= 1)).all(), column
-    segments = df[["true_loyal", "latent_loyal", "spurious_loyal", "not_loyal"]].sum(axis=1)
+    segments = df[["true_loyal", "latent_new", "spurious_loyal", "not_loyal"]].sum(axis=1)
     assert np.array_equal(segments, df.customers)
+    assert np.array_equal(df.latent_loyal, df.latent_new + df.latent_elsewhere)
+    everyone = scenario.market.customers
+    assert (df.latent_elsewhere <= everyone - df.customers).all()
+    assert (df.retained_year <= df.customers).all()
     lost = df[["lost_true", "lost_latent", "lost_spurious", "lost_not_loyal"]].sum(axis=1)
     assert np.array_equal(lost, df.losses)
 

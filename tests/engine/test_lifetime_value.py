@@ -22,7 +22,12 @@ def constant_retention_market(retention: float, margin: float, annual_discount: 
     return Scenario(
         name="constant-retention",
         market=Market(
-            customers=20_000, periods=120, discount_rate=annual_discount, outside_value=-100.0, spend_growth=0.0
+            customers=20_000,
+            periods=120,
+            discount_rate=annual_discount,
+            outside_value=-100.0,
+            spend_growth=0.0,
+            burn_in_months=0,  # a closed cohort from month 0: no one leaves before the first recorded month
         ),
         population=Population(review_probability=0.0, prompted_review_probability=0.0, segment_spend=(1.0, 1.0, 1.0)),
         firms=[firm],

@@ -16,6 +16,8 @@ EXPECTED_COLUMNS = {
     "seed",
     "period",
     "firm",
+    "month",
+    "months",
     "served",
     "customers",
     "gains",
@@ -23,6 +25,7 @@ EXPECTED_COLUMNS = {
     "churn_rate",
     "retention_rate",
     "market_share",
+    "retained_year",
     "referrals",
     "revenue",
     "exit_fees",
@@ -42,6 +45,8 @@ EXPECTED_COLUMNS = {
     "satisfaction",
     "trust",
     "tenure",
+    "latent_new",
+    "latent_elsewhere",
     "clv",
     *SEGMENT_COLUMNS,
     *LOST_COLUMNS,
@@ -170,7 +175,7 @@ def test_default_run_prints_a_summary_table():
         text=True,
         check=True,
     ).stdout
-    assert "seed 1" in out and "annual retention %" in out
+    assert "seed 1" in out and "12-month retention %" in out
     assert all(f"\n{name} " in out for name in "ABC")
 
 

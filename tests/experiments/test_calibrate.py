@@ -221,12 +221,12 @@ def test_the_simulated_cohort_counts_every_joiner_once_until_it_leaves():
     assert np.array_equal(again.lost, counts.lost)  # same seed, same cohort
 
 
-def test_calibration_recovers_how_much_customers_differ_from_a_table_the_model_generated():
-    truth = 2.0  # review_concentration: customers differ a lot in how often they reconsider (sorting)
-    scenario = small(3000)
-    [parameter] = parse_fit(["population.review_concentration=0.3:30:log"], scenario, "A")
-    settings = dict(horizon=18, warmup=6, window=6)
-    generated = apply_settings(scenario, "A", [f"population.review_concentration={truth}"])
+def test_calibration_recovers_how_often_customers_reconsider_from_a_table_the_model_generated():
+    truth = 0.06  # review_probability: the monthly chance of reconsidering unprompted
+    scenario = small(4000)
+    [parameter] = parse_fit(["population.review_probability=0.01:0.2:log"], scenario, "A")
+    settings = dict(horizon=18, warmup=6, window=12)  # a year of joiners: a cohort of several hundred
+    generated = apply_settings(scenario, "A", [f"population.review_probability={truth}"])
     curve = pooled(simulate_cohort(generated, "A", s, **settings) for s in range(101, 109)).survival
     active = sample_cohort(curve, 1500, np.random.default_rng(11))
     table = retention_table(range(1, 19), active / 1500, [1500] * 18, source="generated")
@@ -237,8 +237,8 @@ def test_calibration_recovers_how_much_customers_differ_from_a_table_the_model_g
     [low], [high], [estimate] = found.low, found.high, found.estimate
     assert low <= truth <= high
     assert estimate == pytest.approx(truth, rel=0.3)
-    assert math.log(high / low) < 0.25 * math.log(30 / 0.3)  # an interval that says something
-    assert found.calibrated.population.review_concentration == estimate
+    assert math.log(high / low) < 0.25 * math.log(0.2 / 0.01)  # an interval that says something
+    assert found.calibrated.population.review_probability == estimate
     assert found.calibrated.name == "small_calibrated"
 
     errors = holdout_table(found).set_index(["model", "window"])
@@ -249,7 +249,7 @@ def test_calibration_recovers_how_much_customers_differ_from_a_table_the_model_g
     assert curves.period.tolist() == list(range(19)) and curves.model.iloc[0] == 1.0
     assert (curves.model_low <= curves.model + 0.02).all() and (curves.model_high >= curves.model - 0.02).all()
     assert curves.window.tolist().count("hold-out") == 6
-    assert set(parameter_table(found).parameter) == {"population.review_concentration", "alpha", "beta"}
+    assert set(parameter_table(found).parameter) == {"population.review_probability", "alpha", "beta"}
     assert curves.attrs["retention_file"] == "generated" and curves.attrs["seeds"] == [1, 2, 3, 4]
 
 

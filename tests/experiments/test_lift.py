@@ -11,7 +11,7 @@ from tests.engine.test_lifetime_value import constant_retention_market
 def test_a_direct_lift_on_constant_retention_reproduces_the_closed_form():
     scenario = constant_retention_market(0.97, 10.0, 0.10)
     scenario = scenario.model_copy(update={"market": scenario.market.model_copy(update={"customers": 20_000})})
-    study = retention_lift(scenario, "Only", points=5, seeds=[1, 2, 3], workers=2)
+    study = retention_lift(scenario, "Only", points=5, via="hazard", seeds=[1, 2, 3], workers=2)
     assert study.retention_gain.mean == pytest.approx(5.0, abs=0.3)
     assert study.discounted_profit_change_pct.mean == pytest.approx(study.clv_change_pct, abs=1.0)
     assert study.margin == pytest.approx(10.0)
@@ -20,8 +20,10 @@ def test_a_direct_lift_on_constant_retention_reproduces_the_closed_form():
 
 def test_a_lift_through_care_finds_the_spend_that_reaches_the_target():
     scenario = small_market(1500, 36)
-    study = retention_lift(scenario, "B", points=1, via="care", seeds=[1, 2, 3])  # care alone buys little
-    assert study.retention_after.mean == pytest.approx(study.target_retention_pct, abs=0.1)
+    study = retention_lift(scenario, "B", points=1, via="care", seeds=[1, 2, 3], tolerance=0.3)  # care buys little
+    closest = min(abs(achieved - study.target_retention_pct) for _, achieved in study.search)
+    assert study.retention_after.mean == pytest.approx(study.target_retention_pct, abs=0.3)
+    assert abs(study.retention_after.mean - study.target_retention_pct) == pytest.approx(closest)
     assert study.lever_after > study.lever_before
     assert study.lever_cost is not None and study.lever_cost.mean > 0
     sources = (
@@ -33,7 +35,7 @@ def test_a_lift_through_care_finds_the_spend_that_reaches_the_target():
     )
     assert sources == pytest.approx(study.profit_per_month_change.mean, rel=1e-6, abs=1e-6)
     text = " ".join(lift_findings(study))
-    assert "care spend" in text and "closed form" in text and "25-95%" in text
+    assert "care spend" in text and "closed form" in text and "25-85%" in text
     assert {"retention gain, points", "change per month: lever cost"} <= set(lift_table(study).quantity)
 
 
@@ -50,5 +52,5 @@ def test_a_lift_the_lever_cannot_make_is_refused_with_a_reason():
 def test_a_lift_names_an_existing_firm_and_lever():
     with pytest.raises(LiftError, match="firms are A, B, C"):
         retention_lift(small_market(100, 3), "Z", seeds=[1])
-    with pytest.raises(LiftError, match="must be one of direct, service, barrier, recovery, care"):
+    with pytest.raises(LiftError, match="must be one of direct, hazard, service, barrier, recovery, care"):
         retention_lift(small_market(100, 3), "A", via="magic", seeds=[1])

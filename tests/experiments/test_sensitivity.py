@@ -20,7 +20,7 @@ def test_a_linear_outcome_gets_the_indices_of_its_variances(cluster):
         firm = scenario.firms[0]
         y = firm.price + 2 * firm.quality
         return pd.DataFrame(
-            {"firm": [firm.name], "monthly_churn_pct": [y], "annual_retention_pct": [y], "discounted_profit": [y]}
+            {"firm": [firm.name], "monthly_churn_pct": [y], "cohort_retention_pct": [y], "discounted_profit": [y]}
         )
 
     result = sensitivity(

@@ -61,6 +61,7 @@ def test_a_sweep_is_one_tidy_row_per_point_seed_and_firm(cluster):
     assert len(table) == 3 * 2 * 2 * 3
     assert list(table.columns[:6]) == ["scenario", "point", "firms.A.price", "market.contacts", "seed", "firm"]
     assert {
+        "cohort_retention_pct",
         "annual_retention_pct",
         "monthly_churn_pct",
         "final_share_pct",
@@ -334,7 +335,7 @@ def test_two_fields_draw_heat_maps_and_more_draw_main_effects(cluster, tmp_path)
     drawn = plot_sweep(three, tmp_path / "three")
     assert [p.name for p in drawn] == [
         f"main_effects_{o}.png"
-        for o in ("annual_retention_pct", "final_share_pct", "profit_per_month", "discounted_profit")
+        for o in ("cohort_retention_pct", "final_share_pct", "profit_per_month", "discounted_profit")
     ]
     assert all(p.stat().st_size > 20_000 for p in drawn)
 

@@ -106,7 +106,7 @@ def test_one_seed_and_one_firm_are_drawn(scenario, tmp_path):
 def test_a_firm_left_without_customers_is_drawn(results, tmp_path):
     emptied = results.copy()
     gone = (emptied.firm == "B") & (emptied.period >= 5)
-    emptied.loc[gone, ["customers", "true_loyal", "latent_loyal", "spurious_loyal", "not_loyal"]] = 0.0
+    emptied.loc[gone, ["customers", "true_loyal", "latent_new", "latent_loyal", "spurious_loyal", "not_loyal"]] = 0.0
     emptied.loc[gone, ["market_share", "churn_rate"]] = 0.0
     assert_pngs(plot_run(emptied, tmp_path), tmp_path, RUN_FIGURES)
 

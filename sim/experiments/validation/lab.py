@@ -24,6 +24,8 @@ FAST = {
     "cohort_customers": 1_000,
     "cohort_months": 240,
     "clv_customers": 5_000,
+    "event_customers": 8_000,
+    "complaint_customers": 10_000,
 }
 
 
@@ -34,6 +36,8 @@ FULL = {
     "cohort_customers": 4_000,
     "cohort_months": 240,
     "clv_customers": 20_000,
+    "event_customers": 20_000,
+    "complaint_customers": 30_000,
 }
 
 
@@ -52,24 +56,23 @@ TENURE_MECHANISMS_OFF = {
     "word_of_mouth_loss": 0.0,
     "trust_forgetting": 0.0,
     "expectation_adaptation": 0.0,
+    "reference_adaptation": 0.0,
 }
 """Population settings under which nothing about a customer changes with its tenure: trust and
-expectations stay where they were when it joined (the baseline's firms have no bonds, tiers, points,
-fees or contracts, which also grow with tenure)."""
+expectations stay where they were when it joined, and its reference price where it was (the baseline's firms
+have no bonds, tiers, points, fees or contracts, which also grow with tenure)."""
 HOMOGENEOUS = {
     "price_sensitivity_cv": 0.0,
     "quality_sensitivity_cv": 0.0,
     "image_sensitivity_cv": 0.0,
     "switching_effort_cv": 0.0,
     "review_concentration": 0.0,
+    "complaint_concentration": 0.0,
 }
-"""Population settings under which every customer has the same sensitivities, switching effort and habit of
-reconsidering."""
+"""Population settings under which every customer has the same sensitivities, switching effort, habit of
+reconsidering and propensity to complain."""
 PRICE_RISE = 0.05
 """The price rise of the elasticity experiment: 5%, above the 3% customers accept as fair."""
-LITERATURE_PROFIT_GAIN = (25.0, 95.0)
-"""Profit gain, percent, reported for 5 more points of retention (Reichheld & Sasser 1990: 25-85% by industry;
-seed 002: 25-100%)."""
 
 
 @dataclass

@@ -40,7 +40,7 @@ def cohort_churn(lab: Experiments) -> FactResult:
     below 0): the fall comes from the churn-prone leaving first.
     """
     months = lab.sizes["tenure_months"]
-    base = lab.scenario
+    base = _resized(lab.scenario, customers=lab.sizes["event_customers"])
     arms = {
         "as built": base,
         "tenure mechanisms off": _with_population(base, **TENURE_MECHANISMS_OFF),
@@ -109,7 +109,7 @@ def cohort_churn(lab: Experiments) -> FactResult:
         note="Most of the sorting comes from customers' differing habits of reconsidering: the restless leave "
         "first. The spread of sensitivities and effort alone moves a customer's chance of leaving at a review "
         "too little, next to the taste shock every review draws, to show in two years.",
-        setup=lab.setup(months, arms=3),
+        setup=lab.setup(months, customers=lab.sizes["event_customers"], arms=3),
         detail=pd.DataFrame(rows),
         scenarios={name: s.model_dump(mode="json") for name, s in arms.items()},
     )
@@ -134,7 +134,8 @@ def exit_barriers(lab: Experiments) -> FactResult:
     bans = [e for e in shipped.events if e.lever == "exit_fee"]
     ban_month = bans[0].month
     after = 12
-    released = _in_market(shipped, lab.scenario, periods=ban_month + after)
+    market = _resized(lab.scenario, customers=lab.sizes["event_customers"])
+    released = _in_market(shipped, market, periods=ban_month + after)
     locked = released.model_copy(
         update={"events": [e for e in released.events if e.lever != "exit_fee"], "name": "exit_fee_kept"}
     )
@@ -229,7 +230,7 @@ def exit_barriers(lab: Experiments) -> FactResult:
         note="Only customers who reconsider in the ban month can leave in it (a fall in the fee prompts a review with "
         "`prompted_review_probability`), so the burst takes a few percent of the spuriously loyal, not all of them; "
         "the rest leave over the following months as they reconsider.",
-        setup=lab.setup(ban_month + after, arms=2),
+        setup=lab.setup(ban_month + after, customers=lab.sizes["event_customers"], arms=2),
         detail=detail,
         scenarios={"banned": released.model_dump(mode="json"), "kept": locked.model_dump(mode="json")},
     )

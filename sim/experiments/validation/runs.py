@@ -36,6 +36,7 @@ def observe_market(scenario: Scenario, warm_up: int, observed: int, follow_up: i
     served_by = np.empty((months, n), dtype=np.int16)
     dissatisfied = np.zeros((months, n), dtype=bool)
     complained = np.zeros((months, n), dtype=bool)
+    resolved = np.zeros((months, n), dtype=bool)
     level = np.zeros((months, n), dtype=np.int8)
     talkers = {"satisfied": 0.0, "dissatisfied": 0.0}
     messages = {"satisfied": 0.0, "dissatisfied": 0.0}
@@ -54,6 +55,7 @@ def observe_market(scenario: Scenario, warm_up: int, observed: int, follow_up: i
         # A resolved complaint lifts satisfaction above the threshold; the complaint still marks the month.
         dissatisfied[month] = served & ((c.satisfaction < p.dissatisfied) | c.complained)
         complained[month] = c.complained
+        resolved[month] = c.recovered
         level[month] = np.where(served, np.digitize(np.nan_to_num(c.satisfaction), SATISFACTION_LEVELS), -1)
 
     window = slice(warm_up, warm_up + observed)
@@ -69,6 +71,7 @@ def observe_market(scenario: Scenario, warm_up: int, observed: int, follow_up: i
         left_within[i] = (firm < outside) & np.any(firm_after[month : month + follow_up] != firm, axis=0)
     unhappy = dissatisfied[window]
     voiced = complained[window]
+    fixed = voiced & resolved[window]
     silent = unhappy & ~voiced
     content = served & ~unhappy
     model.release()
@@ -80,6 +83,10 @@ def observe_market(scenario: Scenario, warm_up: int, observed: int, follow_up: i
         "silent": float(silent.sum()),
         "silent_left": float((silent & left_within).sum()),
         "complained_left": float((voiced & left_within).sum()),
+        "resolved": float(fixed.sum()),
+        "resolved_left": float((fixed & left_within).sum()),
+        "unresolved": float((voiced & ~fixed).sum()),
+        "unresolved_left": float((voiced & ~fixed & left_within).sum()),
         "satisfied": float(content.sum()),
         "satisfied_left": float((content & left_within).sum()),
         "silent_left_same_month": float((silent & ~stayed).sum()),
@@ -199,3 +206,81 @@ def constant_retention_value(scenario: Scenario, seed: int) -> dict[str, float]:
         "retention": float(1.0 - results.losses.sum() / results.served.sum()),
         "gains": float(results.gains.sum()),
     }
+
+
+def run_results(scenario: Scenario, seed: int) -> dict[str, Any]:
+    """A plain run of ``scenario``: its tidy results."""
+    model = LoyaltyModel(scenario, seed=seed).run()
+    model.release()
+    return {"results": model.results()}
+
+
+def service_outcomes(scenario: Scenario, firm: int, start: int, months: int, seed: int) -> dict[str, float]:
+    """What one firm's customers felt and said over ``months`` months from month ``start``.
+
+    Counted per customer-month served: satisfaction (summed), the very
+    satisfied (at or above ``very_satisfied``), complaints, and the
+    recommendations and warnings its customers sent.
+    """
+    model = LoyaltyModel(scenario, seed=seed)
+    very = scenario.population.very_satisfied
+    totals = dict.fromkeys(("served", "satisfaction", "very_satisfied", "complaints", "recommended", "warned"), 0.0)
+    for month in range(start + months):
+        model.step()
+        if month < start:
+            continue
+        c = model.customers
+        mine = c.served_firm == firm
+        totals["served"] += float(mine.sum())
+        totals["satisfaction"] += float(c.satisfaction[mine].sum())
+        totals["very_satisfied"] += float((c.satisfaction[mine] >= very).sum())
+        totals["complaints"] += float(c.complained[mine].sum())
+        totals["recommended"] += float((c.said[mine] > 0).sum())
+        totals["warned"] += float((c.said[mine] < 0).sum())
+    model.release()
+    return totals
+
+
+def follow_through_price_change(scenario: Scenario, firm: int, month: int, months: int, seed: int) -> dict[str, Any]:
+    """Month by month, the share of a firm's customers at the end of ``month - 1`` who leave it.
+
+    Returns ``before``: the firm's churn in each of the twelve months before
+    ``month`` (losses over its customers at the start of the month);
+    ``after``: in each month from ``month`` on, the share of the followed
+    customers still with the firm that leave it; and the tidy results.
+    """
+    model = LoyaltyModel(scenario, seed=seed)
+    before = []
+    for _ in range(month):
+        held = model.customers.firm == firm
+        model.step()
+        before.append(float((held & (model.customers.firm != firm)).sum()) / max(float(held.sum()), 1.0))
+    followed = model.customers.firm == firm
+    after = []
+    for _ in range(months):
+        still = followed & (model.customers.firm == firm)
+        model.step()
+        after.append(float((still & (model.customers.firm != firm)).sum()) / max(float(still.sum()), 1.0))
+    model.release()
+    return {"before": np.array(before[-12:]), "after": np.array(after), "results": model.results()}
+
+
+def held_for_rivals(scenario: Scenario, firm: int, start: int, months: int, seed: int) -> dict[str, float]:
+    """Customer-months, from month ``start`` for ``months`` months, of ``firm``'s customers latently loyal elsewhere.
+
+    Counts ``firm``'s customers at the end of each month (``customers``) and
+    those among them who like another firm best, every switching cost aside,
+    without a high attitude to ``firm`` (``held``: latently loyal to a rival,
+    held where they are).
+    """
+    model = LoyaltyModel(scenario, seed=seed)
+    counts = {"customers": 0.0, "held": 0.0}
+    for month in range(start + months):
+        model.step()
+        if month >= start:
+            c = model.customers
+            mine = c.firm == firm
+            counts["customers"] += float(mine.sum())
+            counts["held"] += float((mine & (c.preferred >= 0)).sum())
+    model.release()
+    return counts

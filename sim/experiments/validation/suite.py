@@ -9,21 +9,36 @@ from tqdm.auto import tqdm
 
 from sim.engine.parameters import Scenario
 from sim.experiments.evaluator import Evaluator, evaluator
-from sim.experiments.validation.customers import complaints, satisfaction_loyalty, word_of_mouth
+from sim.experiments.validation.customers import complaint_recovery, complaints, satisfaction_loyalty, word_of_mouth
 from sim.experiments.validation.economics import acquisition_cost, lifetime_value, retention_profit
 from sim.experiments.validation.lab import FAST, FULL, Experiments, FactResult, Validation, _resized
 from sim.experiments.validation.loyalty import cohort_churn, exit_barriers, price_elasticity
+from sim.experiments.validation.mechanisms import (
+    lock_in_latent,
+    period_retention,
+    promotion_end,
+    quality_satisfaction,
+    service_failures,
+    tier_perks,
+)
 
 FACTS: dict[str, Callable[[Experiments], FactResult]] = {
+    "quality_satisfaction": quality_satisfaction,
+    "service_failures": service_failures,
     "satisfaction_loyalty": satisfaction_loyalty,
     "complaints": complaints,
+    "complaint_recovery": complaint_recovery,
     "word_of_mouth": word_of_mouth,
-    "acquisition_cost": acquisition_cost,
+    "promotion_end": promotion_end,
+    "price_elasticity": price_elasticity,
     "cohort_churn": cohort_churn,
     "exit_barriers": exit_barriers,
+    "tier_perks": tier_perks,
+    "lock_in_latent": lock_in_latent,
+    "acquisition_cost": acquisition_cost,
     "retention_profit": retention_profit,
-    "price_elasticity": price_elasticity,
     "lifetime_value": lifetime_value,
+    "period_retention": period_retention,
 }
 """Every fact, in report order: identifier -> the function that checks it."""
 
@@ -57,6 +72,7 @@ def run_validation(
         raise ValueError(f"replications = {replications}: at least 2 are needed for an interval")
     base = Scenario() if scenario is None else scenario.model_copy(update={"events": []})
     base = _resized(base, customers=sizes["customers"] if customers is None else customers)
+    base = base.model_copy(update={"market": base.market.model_copy(update={"period_months": 1})})
     seeds = [seed + r for r in range(replications)]
     runner = runner if runner is not None else evaluator(min(workers, replications), scheduler)
     lab = Experiments(base, seeds, runner=runner, fast=fast)
@@ -101,7 +117,9 @@ def validate_model(
             population carry into every experiment; its firms into those run
             on its competitive market (all but the exit-fee ban, which uses
             the firms of ``scenarios/exit_fee_ban.toml``, and the one-firm
-            cohorts of the lifetime-value facts).
+            cohorts of the lifetime-value facts). It is checked month by
+            month (``period_months`` 1): customers live by the month whatever
+            the period, and the facts are stated per month.
         facts: identifiers of the facts to check (default: all, see ``FACTS``).
         progress: show a progress bar.
 

@@ -104,21 +104,36 @@ def plot_comparison(results: pd.DataFrame, folder: Path) -> list[Path]:
 def with_monthly_measures(results: pd.DataFrame) -> pd.DataFrame:
     """The results with the measures the figures show, in the units they show them.
 
-    ``month`` counts from 1; ``share_pct``, ``churn_pct`` and
-    ``annual_retention_pct`` are percentages; annual retention is
-    ``100 * (1 - churn) ** 12``. A firm that served no one in a month has no
-    churn that month (missing, not 0%), so it draws no line there.
+    ``month`` is the month at the end of each period, counting from 1 (the
+    period's months are ``month - months + 1`` to ``month``);
+    ``share_pct``, ``churn_pct`` (churn per month: the period's retention
+    taken to the power ``1 / months``), ``annual_retention_pct``
+    (``(1 - churn per month)^12``) and ``cohort_retention_pct`` (of the
+    customers at the end of ``month``, the share still there twelve months
+    later; missing for the last year) are percentages; ``profit_per_month``
+    is the period's profit over its months. A firm that served no one in a
+    period has no churn then (missing, not 0%), so it draws no line there.
     """
     monthly = results.copy()
     if "scenario" not in monthly:
         monthly["scenario"] = "scenario"
+    months = monthly["months"].astype(int) if "months" in monthly else pd.Series(1, index=monthly.index)
     churn = monthly["churn_rate"].astype(float)
     if "served" in monthly:
         churn = churn.where(monthly["served"] > 0)
-    monthly["month"] = monthly["period"].astype(int) + 1
+    churn = 1 - (1 - churn) ** (1 / months)
+    first = monthly["month"].astype(int) if "month" in monthly else monthly["period"].astype(int) * months
+    monthly["month"] = first + months
     monthly["share_pct"] = 100 * monthly["market_share"].astype(float)
     monthly["churn_pct"] = 100 * churn
     monthly["annual_retention_pct"] = 100 * (1 - churn) ** 12
+    monthly["profit_per_month"] = monthly["profit"].astype(float) / months
+    if "retained_year" in monthly:
+        keys = [c for c in ("scenario", "seed", "firm") if c in monthly]
+        later = monthly[[*keys, "month", "retained_year"]].assign(month=lambda t: t["month"] - 12)
+        year_on = monthly[[*keys, "month"]].merge(later, on=[*keys, "month"], how="left")["retained_year"]
+        customers = monthly["customers"].astype(float).where(monthly["customers"] > 0)
+        monthly["cohort_retention_pct"] = 100 * year_on.to_numpy() / customers
     return monthly
 
 
@@ -137,15 +152,27 @@ def segment_shares(results: pd.DataFrame) -> pd.DataFrame:
 def steady_state_means(results: pd.DataFrame) -> pd.DataFrame:
     """Per seed, scenario and firm: mean monthly churn %, market share % and profit per month.
 
-    The means skip the first year when the run is longer than two years, as in
-    the summary tables.
+    The means are over each firm's steady state, from the start the summary
+    tables use (``steady_state_start``, MSER-5).
     """
-    steady = results[results["period"] >= steady_state_start(results)]
+    steady = results[results["period"] >= results["firm"].map(steady_state_start(results))]
     return (
-        steady.groupby(["scenario", "seed", "firm"], sort=False)[["churn_pct", "share_pct", "profit"]]
+        steady.groupby(["scenario", "seed", "firm"], sort=False)[["churn_pct", "share_pct", "profit_per_month"]]
         .mean()
         .reset_index()
     )
+
+
+def steady_months(results: pd.DataFrame) -> str:
+    """Words for the months the steady-state means cover: 'months 13-120', or each firm's start when they differ."""
+    start = steady_state_start(results)
+    last = int(results["month"].max())
+    first_month = results.groupby("period")["month"].min()  # the end month of each period, counting from 1
+    months = int(results["months"].iloc[0]) if "months" in results else 1
+    begins = {firm: int(first_month.get(period, last)) - months + 1 for firm, period in start.items()}
+    if len(set(begins.values())) == 1:
+        return f"months {next(iter(begins.values()))}-{last}"
+    return "from month " + ", ".join(f"{begin} ({firm})" for firm, begin in begins.items()) + f" to {last}"
 
 
 def market_share_figure(results: pd.DataFrame, colours: dict[str, str]) -> Figure:
@@ -159,25 +186,32 @@ def market_share_figure(results: pd.DataFrame, colours: dict[str, str]) -> Figur
 
 
 def churn_retention_figure(results: pd.DataFrame, colours: dict[str, str]) -> Figure:
-    """Monthly churn and the annual retention it implies, per firm."""
-    figure, (churn, retention) = new_figure(2)
+    """Monthly churn, the 12-month retention of each month's customers and the annualised churn, per firm."""
+    figure, (churn, cohort, retention) = new_figure(3)
     draw_lines(churn, results, "churn_pct", "firm", colours, PERCENT)
     churn.set_title("Churn each month")
     churn.set_ylabel("churn (% of customers per month)")
     churn.set_ylim(bottom=0)
+    if "cohort_retention_pct" in results:
+        draw_lines(cohort, results, "cohort_retention_pct", "firm", colours, PERCENT)
+    cohort.set_title("12-month retention")
+    cohort.set_ylabel("% of the month's customers still there a year on")
     draw_lines(retention, results, "annual_retention_pct", "firm", colours, PERCENT)
-    retention.set_title("Annualised retention")
-    retention.set_ylabel("retention (% of customers kept per year)")
-    for ax in (churn, retention):
+    retention.set_title("Annualised monthly retention")
+    retention.set_ylabel("(1 - monthly churn)^12, %")
+    for ax in (churn, cohort, retention):
         format_month_axis(ax, results)
-    note = figure_note(results, LINES) + " Retention = (1 - churn)^12."
+    note = figure_note(results, LINES) + (
+        " 12-month retention is what a strategist means by retention; annualising one month's churn gives a lower "
+        "figure, because customers who churn fast weigh more in a month's losses than in a year's survivors."
+    )
     return finish(figure, "Customers lost and kept, by firm", note, legend_title="firm")
 
 
 def profit_figure(results: pd.DataFrame, colours: dict[str, str]) -> Figure:
     """Profit per month and cumulative discounted profit, per firm."""
     figure, (monthly, cumulative) = new_figure(2)
-    draw_lines(monthly, results, "profit", "firm", colours)
+    draw_lines(monthly, results, "profit_per_month", "firm", colours)
     monthly.set_title("Profit each month")
     monthly.set_ylabel("profit (currency per month)")
     draw_lines(cumulative, results, "cumulative_discounted_profit", "firm", colours)
@@ -249,17 +283,15 @@ def summary_figure(results: pd.DataFrame, colours: dict[str, str]) -> Figure:
     panels = (
         ("churn_pct", "Monthly churn", "% of customers per month", PERCENT),
         ("share_pct", "Market share", "% of served customers", PERCENT),
-        ("profit", "Profit per month", "currency per month", (None, None)),
+        ("profit_per_month", "Profit per month", "currency per month", (None, None)),
     )
     for ax, (column, title, ylabel, limits) in zip(axes, panels, strict=True):
         draw_bars(ax, mean_band(means, column, ["scenario", "firm"]), colours, limits)
         ax.set_title(title)
         ax.set_ylabel(ylabel)
-        if column == "profit":
+        if column == "profit_per_month":
             format_money_axis(ax)
-    start = steady_state_start(results)
-    period = f"months {start + 1}-{results['month'].max()}" if start else "all months"
-    title = f"Steady state by firm and scenario (mean over {period})"
+    title = f"Steady state by firm and scenario (mean over {steady_months(results)})"
     return finish(figure, title, figure_note(results, BARS, compared=True), legend_title="scenario", legend_below=True)
 
 

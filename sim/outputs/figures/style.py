@@ -39,7 +39,7 @@ SCENARIO_COLOURS = ("#4D4D4D", "#D1495B", "#00798C", "#EDAE49", "#6A4C93", "#66A
 # Dick & Basu segments, bottom to top of the stack: column, label, colour.
 SEGMENTS = (
     ("true_loyal", "true loyal", "#1B7837"),
-    ("latent_loyal", "latent loyal", "#A6DBA0"),
+    ("latent_new", "latent loyal (new)", "#A6DBA0"),
     ("spurious_loyal", "spurious loyal", "#F1A340"),
     ("not_loyal", "not loyal", "#BDBDBD"),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -9,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from sim.behaviour import accounting
-from sim.experiments.validation.lab import LITERATURE_PROFIT_GAIN, FactResult, Validation
+from sim.experiments.lift import LITERATURE
+from sim.experiments.validation.lab import FactResult, Validation
 from sim.outputs.figures.style import draw_and_save
 
 CAPTIONS = {
@@ -23,13 +25,32 @@ CAPTIONS = {
     "every tenure mechanism off, and with customers all alike as well.",
     "exit_barriers": "Share of firm A's truly and spuriously loyal customers lost each month around the ban on exit "
     "fees (dashed: the fee kept).",
-    "retention_profit": "What 5 more points of annual retention add to the discounted profit of a customer base, "
+    "retention_profit": "What 5 more points of 12-month retention add to the discounted profit of a customer base, "
     "against the range the literature reports (shaded) and the constant-margin closed form.",
     "price_elasticity": "How much each kind of customer cuts what it buys from firm A after a 5% price rise "
     "(elasticity: % change in quantity per % change in price).",
     "lifetime_value": "Lifetime value of a customer simulated with constant retention (points, with 95% intervals) "
     "against the closed form (line).",
+    "quality_satisfaction": "How firm A's customers feel and talk at three levels of its service quality.",
+    "service_failures": "How firm A's customers feel and talk as its service fails more often.",
+    "complaint_recovery": "Share of complainers still with their firm a year later, resolved against unresolved, "
+    "beside satisfied customers.",
+    "promotion_end": "Firm A's churn in the three months after a short promotion ends, against no promotion and a "
+    "permanent hike of the same size.",
+    "tier_perks": "What firm A's tier perks do to its customers: more held without preferring it, none won over.",
+    "lock_in_latent": "Firm A's customers who like a rival best but stay, with and without A's exit barriers.",
+    "period_retention": "Each firm's 12-month and annualised retention reported monthly, quarterly and annually.",
 }
+TITLES = {
+    "quality_satisfaction": "Quality and satisfaction",
+    "service_failures": "Service failures",
+    "complaint_recovery": "Complaint recovery",
+    "promotion_end": "Reference prices",
+    "tier_perks": "Tier perks",
+    "lock_in_latent": "Lock-in and latent loyalty",
+    "period_retention": "The period",
+}
+"""Figure titles of the facts drawn as bars (``_draw_bars``)."""
 
 
 def plot_validation(validation: Validation, folder: Path) -> list[Path]:
@@ -44,6 +65,7 @@ def plot_validation(validation: Validation, folder: Path) -> list[Path]:
         "retention_profit": _draw_profit,
         "price_elasticity": _draw_elasticity,
         "lifetime_value": _draw_clv,
+        **dict.fromkeys(TITLES, _draw_bars),
     }
     folder = Path(folder)
     paths = []
@@ -193,7 +215,7 @@ def _draw_ban(fact: FactResult, replications: int):
 
 def _draw_profit(fact: FactResult, replications: int):
     d = fact.detail
-    low, high = LITERATURE_PROFIT_GAIN
+    low, high = LITERATURE
     figure, (ax,) = _figure("What 5 points of retention are worth", fact, replications)
     ax.axhspan(low, high, color="#E2F1E4", zorder=0)
     ax.text(1.45, (low + high) / 2, f"literature\n{low:g}-{high:g}%", va="center", ha="right", color="#1B7837")
@@ -230,4 +252,32 @@ def _draw_clv(fact: FactResult, replications: int):
     ax.set_xlabel("monthly retention")
     ax.set_ylabel(f"lifetime value of a customer (margin {d.attrs['margin']:g} a month)")
     ax.legend(loc="upper left")
+    return _finish(figure)
+
+
+def _draw_bars(fact: FactResult, replications: int):
+    """One panel per ``panel`` of the fact's detail, one bar per row, whiskers at the 95% interval.
+
+    Bars are coloured by the detail's ``group`` (with a legend) when it has one, else each its own colour.
+    """
+    d = fact.detail
+    panels = list(dict.fromkeys(d.panel))
+    figure, axes = _figure(TITLES[fact.fact], fact, replications, panels=len(panels))
+    colours = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
+    groups = list(dict.fromkeys(d.group)) if "group" in d else []
+    for ax, panel in zip(axes, panels, strict=True):
+        rows = d[d.panel == panel].reset_index(drop=True)
+        x = np.arange(len(rows))
+        if groups:
+            shades = [colours[groups.index(g) % len(colours)] for g in rows.group]
+        else:
+            shades = [colours[k % len(colours)] for k in x]
+        ax.bar(x, rows["mean"], color=shades, width=0.65)
+        _whiskers(ax, x, rows, "mean", "#333333")
+        slanted = len(rows) > 4 and not groups
+        ax.set_xticks(x, list(rows.bar), rotation=35 if slanted else 0, ha="right" if slanted else "center")
+        ax.set_title(textwrap.fill(panel, 34), fontsize=10)
+    if groups:
+        handles = [plt.Rectangle((0, 0), 1, 1, color=colours[k % len(colours)]) for k in range(len(groups))]
+        axes[-1].legend(handles, groups, loc="lower right", frameon=True)
     return _finish(figure)

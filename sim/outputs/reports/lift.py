@@ -17,15 +17,24 @@ def lift_findings(study: LiftStudy) -> list[str]:
     """The study in plain sentences."""
     s = study
     gain = shown(s.retention_gain, 1, signed=True, unit=" points")
+    months = s.scenario.market.periods * s.scenario.market.period_months
     lines = [
-        f"**{s.firm}**'s annual retention goes from {s.retention_before.mean:.1f}% to {s.retention_after.mean:.1f}% "
-        f"({gain}; target {s.target_retention_pct:.1f}%).",
+        f"**{s.firm}**'s 12-month retention (the share of its customers still its customers a year later) goes "
+        f"from {s.retention_before.mean:.1f}% to {s.retention_after.mean:.1f}% ({gain}; target "
+        f"{s.target_retention_pct:.1f}%); annualised monthly retention, a lower measure, from "
+        f"{s.annualised_before.mean:.1f}% to {s.annualised_after.mean:.1f}%.",
     ]
     if s.via == "direct":
         lines.append(
-            f"Made directly: the firm keeps {s.lever_after:.0%} of would-be leavers. No cost is modelled, so the "
-            "profit "
-            "change below is what such a gain is worth: the most it would pay to get it."
+            f"Made directly: a save desk keeps {s.lever_after:.0%} of the customers who would leave for a rival or "
+            "for no purchase (those who leave the market for outside reasons cannot be kept). No cost is modelled, "
+            "so the profit change below is what such a gain is worth: the most it would pay to get it."
+        )
+    elif s.via == "hazard":
+        lines.append(
+            f"Made directly: fewer customers leave the market for outside reasons (defection hazard from "
+            f"{s.lever_before:.4g} to {s.lever_after:.4g} a month). No cost is modelled, so the profit change below "
+            "is what such a gain is worth."
         )
     else:
         lines.append(
@@ -34,7 +43,7 @@ def lift_findings(study: LiftStudy) -> list[str]:
         )
     lines.append(
         f"Profit per month in steady state changes by {_money(s.profit_per_month_change)} "
-        f"({_pct(s.profit_per_month_change_pct)}); discounted over the {s.scenario.market.periods} months, by "
+        f"({_pct(s.profit_per_month_change_pct)}); discounted over the {months} months, by "
         f"{_money(s.discounted_profit_change)} ({_pct(s.discounted_profit_change_pct)})."
     )
     parts = [f"{label} {_money(s.sources[name])}" for name, label in SOURCES.items()]
@@ -58,7 +67,7 @@ def lift_findings(study: LiftStudy) -> list[str]:
     lines.append(
         f"The closed form, with the same margin ({s.margin:,.2f} a customer-month), monthly retention "
         f"({s.monthly_retention[0]:.4f} to {s.monthly_retention[1]:.4f}) and discount rate, gives a lifetime value "
-        f"change of {s.clv_change_pct:+.1f}% over the same {s.scenario.market.periods} months "
+        f"change of {s.clv_change_pct:+.1f}% over the same {months} months "
         f"({s.clv_unbounded_change_pct:+.1f}% with no horizon), against the simulated "
         f"{s.discounted_profit_change_pct.mean:+.1f}%. "
         "The simulation differs where spend grows and serving cost falls with tenure, kept customers refer others, "
@@ -71,8 +80,8 @@ def lift_findings(study: LiftStudy) -> list[str]:
     share = gains[largest] / total if total > 0 else float("nan")
     lines.append(
         f"The simulated {simulated:+.1f}% is {where} the {low:.0f}-{high:.0f}% range reported for a 5-point gain "
-        "(Reichheld & Sasser 1990: 25-85% by industry), which assumes profit per customer that grows with tenure. "
-        f"Here {largest} carries {share:.0%} of what the kept customers add, and the {s.scenario.market.periods}-month "
+        "(Reichheld & Sasser 1990, across industries), which assumes profit per customer that grows with tenure. "
+        f"Here {largest} carries {share:.0%} of what the kept customers add, and the {months}-month "
         f"horizon cuts off value a longer life would add (with no horizon the closed form gives "
         f"{s.clv_unbounded_change_pct:+.1f}%); steady-state profit per month moves "
         f"{s.profit_per_month_change_pct.mean:+.1f}%."
@@ -118,12 +127,12 @@ def lift_report(study, figures: list[Path]) -> str:
         "",
         markdown_table(text),
         "",
-        "Means over paired replications, with 95% intervals in brackets; per-month figures are steady-state "
-        "(after the first year).",
+        "Means over paired replications, with 95% intervals in brackets; per-month figures are steady-state, "
+        f"from month {s.steady_from_month} in both arms (the warm-up found by the MSER-5 rule).",
         "",
     ]
     if s.search:
-        search = pd.DataFrame(s.search, columns=[s.lever, "annual retention %"])
+        search = pd.DataFrame(s.search, columns=[s.lever, "12-month retention %"])
         lines += ["## How the lever was found", "", markdown_table(search.round(3)), ""]
     lines += figure_section(figures, CAPTIONS)
     lines += [

@@ -17,12 +17,15 @@ CAPTIONS = {
         "Share of served customers per firm, month by month (mean over replications, band: 95% interval)."
     ),
     "churn_retention.png": (
-        "Customers lost each month and the annual retention that rate implies. Lower churn, higher line on the right."
+        "Customers lost each month; of each month's customers, the share still there a year later (12-month "
+        "retention, what a strategist means by retention); and the lower figure that annualising one month's churn "
+        "gives."
     ),
     "profit.png": "Profit per month and discounted profit accumulated over the horizon.",
     "loyalty_segments.png": "What holds each firm's customers (Dick & Basu): true loyalty (would choose the firm "
     "again and has stayed), "
-    "latent (would, but is new), spurious (stays but would rather not: barriers or habit), none.",
+    "latent (would, but is new), spurious (stays but would rather not: barriers or habit), none. Relative "
+    "attitude is judged as if leaving were free: every switching cost belongs to patronage.",
     "compare_share.png": "Market share per firm under each scenario (same customers and random numbers in each).",
     "compare_churn.png": "Monthly churn per firm under each scenario.",
     "compare_profit.png": "Discounted profit accumulated per firm under each scenario.",
@@ -58,8 +61,10 @@ def run_report(
     lines += ["", "## Firms", "", _levers_table(scenario), "", "## Results by firm", ""]
     lines += [markdown_table(printable(summary).reset_index()), ""]
     lines += [
-        "Means over replications, with 95% intervals in brackets. Rates and profit per month are steady-state "
-        "(after the first year), shares and loyalty mix at the last month.",
+        "Means over replications, with 95% intervals in brackets. Rates and profit per month are steady-state, "
+        f"{steady_words(summary)} (the warm-up found by the MSER-5 rule); shares and loyalty mix at the last month. "
+        "12-month retention is the share of a month's customers still there a year later; annualised retention "
+        "compounds one month's churn over twelve.",
         "",
     ]
     lines += figure_section(figures, CAPTIONS)
@@ -85,6 +90,11 @@ def comparison_report(scenarios: list[Scenario], table: pd.DataFrame, figures: l
     ]
     lines += [f"- {finding}" for finding in comparison_findings(table, reference.name)]
     lines += ["", "## Results", "", markdown_table(_comparison_text(table, reference.name)), ""]
+    lines += [
+        f"Rates are steady-state, {steady_words(table)} in every scenario (the latest warm-up any of them needs, "
+        "by the MSER-5 rule); discounted profit is over the whole horizon.",
+        "",
+    ]
     lines += figure_section(figures, CAPTIONS)
     lines += ["## Reproduce", "", "```", _reproduce("compare", names, seeds), "```", ""]
     return "\n".join(lines)
@@ -107,10 +117,11 @@ def run_findings(summary: pd.DataFrame) -> list[str]:
     found.append(
         f"**{leader.firm}** ends with the largest share of served customers: {show(leader, 'final_share_pct')}%."
     )
-    keeps, loses = best("annual_retention_pct"), best("annual_retention_pct", highest=False)
+    keeps, loses = best("cohort_retention_pct"), best("cohort_retention_pct", highest=False)
     found.append(
-        f"**{keeps.firm}** keeps its customers best, {show(keeps, 'annual_retention_pct')}% a year; "
-        f"**{loses.firm}** keeps the fewest, {show(loses, 'annual_retention_pct')}%."
+        f"**{keeps.firm}** keeps its customers best: {show(keeps, 'cohort_retention_pct')}% of its customers are "
+        f"still its customers a year later; **{loses.firm}** keeps the fewest, "
+        f"{show(loses, 'cohort_retention_pct')}%."
     )
     rich = best("profit_per_month")
     found.append(
@@ -135,6 +146,7 @@ def comparison_findings(table: pd.DataFrame, reference: str) -> list[str]:
     for _, row in others.iterrows():
         parts = []
         for metric, label, unit in (
+            ("cohort_retention_pct", "12-month retention", " points"),
             ("monthly_churn_pct", "monthly churn", " points"),
             ("final_share_pct", "share", " points"),
             ("discounted_profit", "discounted profit", ""),
@@ -163,6 +175,7 @@ def _levers_table(scenario: Scenario) -> str:
 def _comparison_text(table: pd.DataFrame, reference: str) -> pd.DataFrame:
     text = pd.DataFrame({"scenario": table.scenario, "firm": table.firm})
     for metric, label, digits in (
+        ("cohort_retention_pct", "12-month retention %", 1),
         ("monthly_churn_pct", "monthly churn %", 2),
         ("final_share_pct", "final share %", 1),
         ("discounted_profit", "discounted profit", 0),
@@ -180,6 +193,14 @@ def _comparison_text(table: pd.DataFrame, reference: str) -> pd.DataFrame:
             for _, row in table.iterrows()
         ]
     return text
+
+
+def steady_words(table: pd.DataFrame) -> str:
+    """From which month the steady-state figures are taken: 'from month 25', or per firm when they differ."""
+    starts = dict(zip(table.firm, table.steady_from_month.astype(int), strict=False))
+    if len(set(starts.values())) == 1:
+        return f"from month {next(iter(starts.values()))}"
+    return "from month " + ", ".join(f"{month} for {firm}" for firm, month in starts.items())
 
 
 def _reproduce(command: str, names: list[str], seeds: list[int]) -> str:

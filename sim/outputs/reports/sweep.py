@@ -34,7 +34,7 @@ def sweep_findings(table: pd.DataFrame, firm: str | None = None, confidence: flo
     if mine.empty:
         return [f"Firm **{firm}** has no results."]
     reference = _closest_to_scenario(table, mine, paths)
-    for outcome in ("discounted_profit", "profit_per_month", "annual_retention_pct", "final_share_pct"):
+    for outcome in ("discounted_profit", "profit_per_month", "cohort_retention_pct", "final_share_pct"):
         if outcome not in mine or mine[outcome].isna().all():
             continue
         label, _, money = HEADLINE[outcome]
@@ -177,8 +177,8 @@ def sweep_report(table: pd.DataFrame, figures: list[Path], firm: str | None = No
         markdown_table(text),
         "",
         "Means over replications with 95% intervals in brackets; rates and profit per month are steady-state "
-        "(after the first year), shares at the last month. Every firm at every point is in `points.csv`, every run "
-        "in `sweep.csv`.",
+        "(each run's warm-up found by the MSER-5 rule; `steady_from_month` in `sweep.csv`), shares at the last "
+        "month. Every firm at every point is in `points.csv`, every run in `sweep.csv`.",
         "",
     ]
     for figure in figures:

@@ -1,0 +1,30 @@
+"""What every parameter group shares: strict validation, and its table of defaults and sources."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+MAX_FIRMS = 100
+"""The most firms a market may have."""
+
+
+class Parameters(BaseModel):
+    """A group of parameters: unknown fields, nan and inf are refused, and so is any invalid assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+
+def parameter_table(group: type[BaseModel]) -> str:
+    """A markdown table of a parameter group: each field, its default and where it comes from."""
+    lines = ["| parameter | default | meaning and source |", "|---|---|---|"]
+    for name, field in group.model_fields.items():
+        if field.default_factory is not None:
+            continue
+        default = field.default
+        shown = (
+            ", ".join(f"{v:g}" for v in default)
+            if isinstance(default, tuple)
+            else (f"{default:g}" if isinstance(default, float) else str(default))
+        )
+        lines.append(f"| `{name}` | {shown} | {field.description} |")
+    return "\n".join(lines)
