@@ -87,6 +87,27 @@ def test_a_warning_that_reaches_no_further_than_praise_fails_the_word_of_mouth_f
     assert row.value == pytest.approx(1.0, abs=0.05)  # 8 people per warning, 8 per recommendation
 
 
+SWITCHED_OFF = {
+    "quality_satisfaction": {"performance_weight": 0.0},  # satisfaction from disconfirmation alone
+    "service_failures": {"performance_weight": 0.0},  # failures lower expectations, then "delight"
+    "promotion_end": {"reference_adaptation": 1.0},  # the reference is last month's price
+    "tier_perks": {"perk_months": 0.0},  # perks are no switching cost
+    "complaint_recovery": {  # a resolution restores nothing and an unresolved complaint prompts nothing
+        "recovery_boost": 0.0,
+        "unrecovered_loss": 0.0,
+        "recovered_satisfaction": Population().dissatisfied,
+        "prompted_review_probability": 0.0,
+    },
+}
+
+
+@pytest.mark.parametrize(("fact", "change"), SWITCHED_OFF.items(), ids=list(SWITCHED_OFF))
+def test_a_mechanism_fact_fails_when_its_mechanism_is_switched_off(fact, change):
+    broken = Scenario(population=Population(**change))
+    facts = validate_model(fast=True, workers=2, scenario=broken, facts=[fact])
+    assert not facts.set_index("fact").loc[fact, "passed"], f"{fact} passes with {change}: it would not catch it"
+
+
 def test_the_command_exits_1_when_a_fact_fails(tmp_path):
     broken = tmp_path / "broken.toml"
     broken.write_text('name = "echo_chamber"\n[population]\nreach_dissatisfied = 8\n')

@@ -300,8 +300,10 @@ def complaint_recovery(lab: Experiments) -> FactResult:
             "population.unrecovered_loss",
             "population.prompted_review_probability",
         ),
-        gives_up="With `recovery_boost` and `unrecovered_loss` at 0 and `recovered_satisfaction` at the "
-        "complaint threshold, a resolution changes nothing and the two groups stay alike.",
+        gives_up="Two mechanisms make the gap: a resolution restores satisfaction and trust (`recovered_satisfaction`, "
+        "`recovery_boost`; `unrecovered_loss` when it fails), and an unresolved complaint prompts a review of the "
+        "provider (`prompted_review_probability`). With the first at no effect the prompt alone keeps a gap of about "
+        "15 points; with both off the two groups stay alike.",
         note="{complaints_a_year:mean0} complaints a year in this market of " + f"{customers:,} customers. "
         "Resolution here is within the month, TARP's 'quickly'; a year's stay is a stricter test than buying again "
         "once.",
