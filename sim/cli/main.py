@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from sim.cli import calibration, classroom, runs, sweeps, validation
+from sim.cli import calibration, classroom, research, runs, sweeps, validation
 from sim.outputs.figures.style import draw_to_files
 
 app = typer.Typer(
@@ -40,3 +40,4 @@ app.command()(calibration.calibrate)
 app.command()(calibration.cohort)
 app.command("validate-model")(validation.validate_model_command)
 app.command("app")(classroom.app_command)
+app.command()(research.describe)
