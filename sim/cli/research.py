@@ -1,4 +1,7 @@
-"""The researcher's commands: ``loyalty describe``, the model's ODD description for a scenario."""
+"""The researcher's commands: the model's ODD description, and customer histories with a known truth.
+
+``loyalty describe`` writes the ODD protocol for a scenario; ``loyalty export`` every customer's history in one run.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,13 @@ from typing import Annotated
 
 import typer
 
-from sim.cli.options import fail, load
+from sim.cli.options import Customers, Out, Periods, Seed, exit_cleanly_on_sigterm, fail, failing_on, load, source_of
 from sim.engine.scenario_files import find_scenario
-from sim.outputs.folders import write_atomically
+from sim.experiments.export import customer_histories
+from sim.outputs.figures.export import plot_export
+from sim.outputs.folders import publish, write_atomically
 from sim.outputs.odd import describe as odd_description
+from sim.outputs.reports.export import export_report
 
 
 def describe(
@@ -42,3 +48,44 @@ def describe(
         return
     write_atomically(out, text)
     typer.echo(f"{out}: the ODD description of {loaded.name}, {len(text.splitlines()):,} lines")
+
+
+def export(
+    scenario: Annotated[str, typer.Argument(help="Scenario file or shipped name.")] = "baseline",
+    seed: Seed = None,
+    customers: Customers = None,
+    periods: Periods = None,
+    out: Out = Path("results"),
+) -> None:
+    """Run a scenario once and write every customer's spells with each firm, its traits and cohort tables.
+
+    Data with a known truth, for testing churn and lifetime-value estimators: tidy CSV and Parquet with a
+    data dictionary, month by month.
+    """
+    loaded = load(scenario, seed=seed, customers=customers, periods=periods)
+    exit_cleanly_on_sigterm()
+    with failing_on():
+        histories = customer_histories(loaded, loaded.seed, progress=True)
+    final = publish(
+        out,
+        f"{loaded.name}-export",
+        tables={
+            "spells": histories.spells,
+            "customers": histories.customers,
+            "cohorts": histories.cohorts,
+            "events": histories.events,
+            "dictionary": histories.dictionary(),
+        },
+        figures=lambda folder: plot_export(histories.cohorts, folder),
+        report=lambda figures: export_report(histories, figures),
+        title=f"Customer histories: {loaded.name}",
+        scenario=loaded.model_dump(mode="json"),
+        source=source_of(scenario),
+        seeds=[loaded.seed],
+    )
+    spells = histories.spells
+    typer.echo(
+        f"{loaded.name}, seed {loaded.seed}: {len(histories.customers):,} customers, {len(spells):,} spells "
+        f"({int(spells.censored.sum()):,} censored), {histories.cohorts.cohort_month.nunique()} months of joiners"
+    )
+    typer.echo(f"results: {final}")
