@@ -35,11 +35,6 @@ from sim.experiments.calibration import (
 )
 from sim.outputs.scenario_toml import scenario_toml
 
-# Fader & Hardie (2007), "How to project customer retention", Table 1: customers still active of 1,000 who
-# joined, after years 1-7, and the sBG estimates they report for each segment.
-REGULAR = [631, 468, 382, 326, 289, 262, 241]
-HIGH_END = [869, 743, 653, 593, 551, 517, 491]
-
 
 def small(customers: int = 3000) -> Scenario:
     return Scenario(name="small", market=Market(customers=customers))
@@ -81,12 +76,16 @@ def test_a_table_that_skips_periods_is_a_product_of_conditional_binomials():
     assert conditional_log_likelihood(table, s) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize(("survivors", "alpha", "beta"), [(REGULAR, 0.704, 1.182), (HIGH_END, 0.668, 3.806)])
-def test_the_sbg_fit_reproduces_fader_and_hardies_estimates(survivors, alpha, beta):
-    table = retention_table(range(1, 8), [s / 1000 for s in survivors], [1000] * 7)
+@pytest.mark.parametrize(("alpha", "beta"), [(0.7, 1.2), (0.67, 3.8), (1.1, 4.0)])
+def test_the_sbg_fit_recovers_the_parameters_of_a_cohort_drawn_from_it(alpha, beta):
+    """Seven periods of a cohort of 200,000 whose customers each keep a Beta(alpha, beta) churn rate."""
+    rates = np.random.default_rng(7).beta(alpha, beta, size=200_000)
+    share = constant_rate_cohort(rates, np.arange(1, 8))  # the expected share still active after each period
+    table = retention_table(range(1, 8), share, [len(rates)] * 7)
     fit = fit_sbg(table)
-    assert fit.alpha == pytest.approx(alpha, abs=0.001)
-    assert fit.beta == pytest.approx(beta, abs=0.001)
+    assert fit.alpha == pytest.approx(alpha, rel=0.05)
+    assert fit.beta == pytest.approx(beta, rel=0.05)
+    assert np.abs(sbg_survival(fit.alpha, fit.beta, np.arange(1, 8)) - share).max() < 0.003
 
 
 # --- the sorting effect ---------------------------------------------------------------------------------------------
