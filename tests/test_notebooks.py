@@ -25,6 +25,7 @@ EXPECTED = (
     "02_retention_lift.ipynb",
     "03_barriers_vs_service.ipynb",
     "04_custom_strategy.ipynb",
+    "05_known_truth.ipynb",
 )
 KERNEL = "loyalty-sim-tests"
 CELL_TIMEOUT_S = 300
