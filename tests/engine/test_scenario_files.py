@@ -176,3 +176,32 @@ def test_an_empty_scenario_name_says_so_rather_than_naming_a_folder(name):
     assert message.startswith(f"scenario {name!r}: empty; give a scenario file or the name of a shipped scenario")
     assert "folder" not in message and "baseline" in message
 
+
+MONEY = {
+    "firms": [
+        "price",
+        "brand_investment",
+        "care_spend",
+        "acquisition_spend",
+        "recovery_cost",
+        "exit_fee",
+        "points_cap",
+        "silver_perk",
+        "gold_perk",
+        "unit_cost",
+        "serving_cost",
+    ],
+    "market": ["care_scale", "brand_scale"],
+}
+
+
+@pytest.mark.parametrize(
+    ("table", "field"), [(table, field) for table, fields in MONEY.items() for field in fields], ids="-".join
+)
+def test_every_money_field_is_bounded_so_that_no_run_books_infinite_profit(tmp_path, table, field):
+    header = '[[firms]]\nname = "A"\n' if table == "firms" else f"[{table}]\n"
+    where = "firms[0]" if table == "firms" else table
+    assert error_of(what_if(tmp_path, f"{header}{field} = 1e308\n")).endswith(
+        f"what_if.toml: {where}.{field} = 1e+308: must be <= 1000000.0"
+    )
+    assert getattr(load_scenario(what_if(tmp_path, f"{header}{field} = 1e6\n")), table)  # the bound itself is allowed

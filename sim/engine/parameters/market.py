@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from sim.engine.parameters.base import Parameters
+from sim.engine.parameters.base import MAX_MONEY, Parameters
 
 PERIOD_MONTHS = (1, 2, 3, 4, 6, 12)
 """Period lengths a market may have: a whole number of periods in a year, so that a year is always a period boundary."""
@@ -91,6 +91,7 @@ class Market(Parameters):
     care_scale: float = Field(
         2.0,
         gt=0,
+        le=MAX_MONEY,
         description="Care spend per customer-month at which 63% of the care effect is reached. Assumption.",
     )
     brand_decay: float = Field(
@@ -110,6 +111,7 @@ class Market(Parameters):
     brand_scale: float = Field(
         1.0,
         gt=0,
+        le=MAX_MONEY,
         description="Brand investment per customer-month at which 63% of the brand effect is reached. Assumption.",
     )
     patronage_months: float = Field(
