@@ -18,6 +18,7 @@ from typing import Annotated, NoReturn
 import pydantic
 import typer
 
+from sim.engine.events import never_happen
 from sim.engine.parameters import Scenario
 from sim.engine.scenario_files import ScenarioError, find_scenario, load_scenario
 from sim.experiments.evaluator import EvaluatorError
@@ -75,6 +76,13 @@ def override(scenario: Scenario, name: str, **overrides: int | None) -> Scenario
     except pydantic.ValidationError as error:
         problem = error.errors()[0]
         fail(f"{name}: {'.'.join(map(str, problem['loc']))}: {problem['msg']}")
+
+
+def warn_of_what_never_happens(*scenarios: Scenario) -> None:
+    """Say on standard error, a line each, which events and entries fall after a run's last month."""
+    for scenario in scenarios:
+        for line in never_happen(scenario):
+            typer.echo(f"warning: {line}", err=True)
 
 
 def fail(message: str) -> NoReturn:

@@ -22,6 +22,7 @@ from sim.cli.options import (
     failing_on,
     load,
     source_of,
+    warn_of_what_never_happens,
 )
 from sim.engine.events import describe
 from sim.engine.scenario_files import ScenarioError, find_scenario, list_scenarios
@@ -54,6 +55,7 @@ def check(scenario: Annotated[str, typer.Argument(help="Scenario file or shipped
     )
     for event in loaded.events:
         typer.echo(f"  {describe(event)}")
+    warn_of_what_never_happens(loaded)
 
 
 def run(
@@ -68,6 +70,7 @@ def run(
 ) -> None:
     """Run all replications of a scenario, write results, print a summary table."""
     loaded = load(scenario, replications=replications, seed=seed, customers=customers, periods=periods)
+    warn_of_what_never_happens(loaded)
     exit_cleanly_on_sigterm()
     with failing_on():
         results = run_replications(loaded, loaded.seeds, workers=workers, scheduler=scheduler, progress=True)
@@ -110,6 +113,7 @@ def compare(
     names = [s.name for s in loaded]
     if len(set(names)) != len(names):
         fail(f"scenario names must differ to be compared: {', '.join(names)}")
+    warn_of_what_never_happens(*loaded)
     exit_cleanly_on_sigterm()
     runner = evaluator(min(workers, len(first.seeds)), scheduler)
     with failing_on(), runner:
@@ -161,6 +165,7 @@ def lift(
 ) -> None:
     """What is a gain in retention worth? Raise one firm's retention and measure the profit."""
     loaded = load(scenario, replications=replications, seed=seed, customers=customers, periods=periods)
+    warn_of_what_never_happens(loaded)
     exit_cleanly_on_sigterm()
     with failing_on(LiftError):
         study = retention_lift(

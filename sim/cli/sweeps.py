@@ -31,6 +31,7 @@ from sim.cli.options import (
     fail,
     override,
     source_of,
+    warn_of_what_never_happens,
 )
 from sim.engine.parameters import Scenario
 from sim.engine.scenario_files import ScenarioError
@@ -272,7 +273,9 @@ def _load_with_sweep(name: str, **overrides: int | None) -> tuple[Scenario, Swee
         scenario, spec = load_sweep_file(name)
     except ScenarioError as error:
         fail(str(error))
-    return override(scenario, name, **overrides), spec
+    loaded = override(scenario, name, **overrides)
+    warn_of_what_never_happens(loaded)
+    return loaded, spec
 
 
 def _forget(scenario: Scenario, plan: object, seeds: list[int], store: Path) -> None:

@@ -13,6 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from sim.cli import app
+from sim.engine.events import never_happen
+from sim.engine.scenario_files import SHIPPED, load_scenario
 
 QUICK = ["--customers", "200", "--periods", "3", "-r", "1", "-j", "1"]
 
@@ -48,3 +50,33 @@ def test_a_lift_that_is_no_gain_is_refused_before_anything_runs(tmp_path, points
     refused(result, f"points = {float(points):g}: a gain in retention must be a positive number of percentage points")
     assert not (tmp_path / "out").exists()
 
+
+def test_an_event_after_the_last_month_is_warned_of_in_one_line(tmp_path):
+    short = tmp_path / "short_outage.toml"
+    short.write_text(f'extends = "{SHIPPED / "service_failure.toml"}"\n[market]\nperiods = 12\n')
+    result = loyalty("check", str(short))
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        "warning: short_outage: events[0] (month 36: A failure rate to 0.3 for 6 months (six-month outage at A)) "
+        "never happens: the run ends after month 11 (12 periods); give --periods 37 or more\n"
+    )
+    assert never_happen(load_scenario("service_failure")) == []
+
+
+def test_a_firm_that_enters_after_the_last_month_is_warned_of_and_the_run_goes_on(tmp_path):
+    scenario = load_scenario("new_entrant")
+    entry = next(f for f in scenario.firms if f.enters_at > 0)
+    result = loyalty("run", "new_entrant", *QUICK, "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert (
+        f"warning: new_entrant: firm {entry.name} enters at month {entry.enters_at} and so never opens: "
+        f"the run ends after month 2 (3 periods); give --periods {entry.enters_at + 1} or more\n"
+    ) in result.stderr
+    assert [p for p in tmp_path.iterdir() if p.name.startswith("new_entrant-")]
+
+
+def test_a_quarterly_market_counts_its_periods_in_quarters(tmp_path):
+    quarterly = tmp_path / "quarterly.toml"
+    quarterly.write_text(f'extends = "{SHIPPED / "service_failure.toml"}"\n[market]\nperiods = 4\nperiod_months = 3\n')
+    (line,) = never_happen(load_scenario(quarterly))
+    assert line.endswith("the run ends after month 11 (4 periods); give --periods 13 or more")
