@@ -195,7 +195,7 @@ def cohort(
     except CalibrationError as error:
         fail(str(error))
     seeds = [loaded.seed + r for r in range(replications)]
-    with failing_on():
+    with failing_on(CalibrationError):
         counts = simulate_cohorts(
             changed,
             chosen,

@@ -80,3 +80,30 @@ def test_a_quarterly_market_counts_its_periods_in_quarters(tmp_path):
     quarterly.write_text(f'extends = "{SHIPPED / "service_failure.toml"}"\n[market]\nperiods = 4\nperiod_months = 3\n')
     (line,) = never_happen(load_scenario(quarterly))
     assert line.endswith("the run ends after month 11 (4 periods); give --periods 13 or more")
+
+
+# --- crashes instead of messages -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("last", ["20000", "1000000000", "1e26"])
+def test_a_retention_table_beyond_the_longest_horizon_is_refused_before_anything_runs(tmp_path, last):
+    table = tmp_path / "cohort.csv"
+    table.write_text(f"period,retained\n1,0.9\n2,0.85\n{last},0.5\n")
+    result = loyalty("calibrate", "baseline", "--retention", str(table), "--customers", "200", "--out", str(tmp_path))
+    line = refused(result, f"{table}: line 4: period = {float(last):g}: must be a whole number from 0 to 10,000")
+    assert "longest horizon a run may have" in line
+    assert list(tmp_path.iterdir()) == [table]
+
+
+def test_a_horizon_that_makes_runs_longer_than_any_run_may_be_is_refused(tmp_path):
+    table = tmp_path / "cohort.csv"
+    table.write_text("period,retained\n1,0.9\n2,0.85\n9999,0.5\n")
+    result = loyalty("calibrate", "baseline", "--retention", str(table), "--customers", "200", "--out", str(tmp_path))
+    refused(
+        result,
+        "--horizon 10011: with a warm-up of 12 and a window of 12, each run would last 10,035 periods; "
+        "a run may last at most 10,000",
+    )
+    result = loyalty("cohort", "baseline", "--months", "20000", "--customers", "200", "--out", str(tmp_path / "c.csv"))
+    refused(result, "--months 20000: with a warm-up of 12 and a window of 12, each run would last 20,024 periods")
+    assert list(tmp_path.iterdir()) == [table]

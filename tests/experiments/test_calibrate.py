@@ -158,6 +158,17 @@ def test_a_table_reads_with_comments_a_period_zero_and_cohort_sizes(tmp_path):
         ),
         ("period,retained\n1,0.9\n2,0.85,7\n3,0.8\n", "line 3: 3 fields, expected 2 (period,retained)"),
         ("period,retained\n0,1\n", "no period after period 0"),
+        (
+            "period,retained\n1,0.9\n20000,0.85\n",
+            "line 3: period = 20000: must be a whole number from 0 to 10,000 (periods since the cohort started; "
+            "the longest horizon a run may have)",
+        ),
+        ("period,retained\n1,0.9\n1000000000,0.85\n", "line 3: period = 1e+09: must be a whole number from 0"),
+        ("period,retained\n1,0.9\n1e26,0.85\n", "line 3: period = 1e+26: must be a whole number from 0"),
+        (
+            "period,retained,customers\n1,0.9,1e26\n",
+            "line 2: customers = 1e+26: must be a whole number from 1 to 1e+12",
+        ),
         ("# nothing here\n", "empty; expected a header line"),
     ],
 )

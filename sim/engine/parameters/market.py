@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from sim.engine.parameters.base import MAX_MONEY, Parameters
+from sim.engine.parameters.base import MAX_MONEY, MAX_PERIODS, Parameters
 
 PERIOD_MONTHS = (1, 2, 3, 4, 6, 12)
 """Period lengths a market may have: a whole number of periods in a year, so that a year is always a period boundary."""
@@ -23,7 +23,7 @@ class Market(Parameters):
     periods: int = Field(
         120,
         ge=1,
-        le=10_000,
+        le=MAX_PERIODS,
         description="Number of periods simulated, each ``period_months`` long. Assumption: ten years of months.",
     )
     period_months: int = Field(
