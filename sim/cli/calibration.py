@@ -20,6 +20,7 @@ import typer
 from sim.cli.options import (
     CORES,
     Customers,
+    Force,
     Out,
     Scheduler,
     Seed,
@@ -30,6 +31,8 @@ from sim.cli.options import (
     failing_on,
     load,
     source_of,
+    writable_file,
+    writable_folder,
 )
 from sim.engine.model import package_version
 from sim.experiments.calibration.cohorts import simulate_cohorts
@@ -101,6 +104,7 @@ def calibrate(
     write: Annotated[
         Path | None, typer.Option("--write", help="Also write the calibrated scenario to this TOML file.")
     ] = None,
+    force: Force = False,
 ) -> None:
     """Fit a scenario's customer heterogeneity to an observed cohort retention table, and project the cohort."""
     loaded = load(scenario, seed=seed, customers=customers)
@@ -108,8 +112,8 @@ def calibrate(
     if target is not None:
         if target.is_dir():
             target = target / f"{loaded.name}_calibrated.toml"
-        if not target.parent.is_dir():
-            fail(f"--write {write}: no such folder {target.parent}")
+        writable_file(target, "--write", force=force, scenarios=(scenario,), read=(("the retention table", retention),))
+    writable_folder(out, f"{loaded.name}-calibrate-{firm if firm is not None else loaded.firms[0].name}")
     with failing_on(CalibrationError):
         table = read_retention_table(retention)
         if table.customers is not None:
@@ -180,11 +184,11 @@ def cohort(
     window: Window = 12,
     workers: Workers = CORES,
     scheduler: Scheduler = None,
+    force: Force = False,
 ) -> None:
     """Write the cohort retention table a scenario implies for one firm's joiners."""
     loaded = load(scenario, seed=seed, customers=customers)
-    if not out.parent.is_dir():
-        fail(f"--out {out}: no such folder {out.parent}")
+    writable_file(out, "--out", force=force, scenarios=(scenario,))
     chosen = firm if firm is not None else loaded.firms[0].name
     try:
         if chosen not in [f.name for f in loaded.firms]:

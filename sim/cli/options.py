@@ -20,8 +20,9 @@ import typer
 
 from sim.engine.events import never_happen
 from sim.engine.parameters import Scenario
-from sim.engine.scenario_files import ScenarioError, find_scenario, load_scenario
+from sim.engine.scenario_files import ScenarioError, find_scenario, load_scenario, scenario_chain
 from sim.experiments.evaluator import EvaluatorError
+from sim.outputs.folders import OutputError, check_output_file, check_results_folder
 
 CORES = os.cpu_count() or 1
 Replications = Annotated[
@@ -47,6 +48,7 @@ Retries = Annotated[int, typer.Option("--retries", min=0, help="Times a failing 
 Fresh = Annotated[
     bool, typer.Option("--fresh", help="Forget stored runs of this very sweep and compute everything again.")
 ]
+Force = Annotated[bool, typer.Option("--force", help="Replace the output file if it exists (never an input).")]
 DaskWorkers = Annotated[
     int, typer.Option("--workers", "-j", min=1, help="Dask worker processes of the local cluster (default: all cores).")
 ]
@@ -83,6 +85,31 @@ def warn_of_what_never_happens(*scenarios: Scenario) -> None:
     for scenario in scenarios:
         for line in never_happen(scenario):
             typer.echo(f"warning: {line}", err=True)
+
+
+def writable_folder(out: Path, label: str) -> None:
+    """Refuse, before anything runs, an ``--out`` folder that cannot receive the results folder (exit 2)."""
+    with failing_on(OutputError):
+        check_results_folder(out, label)
+
+
+def writable_file(path: Path, option: str, *, force: bool, scenarios: tuple[str, ...] = (), read: tuple = ()) -> None:
+    """Refuse, before anything runs, a file that is an input, exists (without ``--force``) or cannot be written.
+
+    Args:
+        path: the file to write.
+        option: the option that named it.
+        force: whether an existing file may be replaced.
+        scenarios: the scenarios the command reads; every file of their ``extends`` chains is an input.
+        read: more inputs, as (what it is, path).
+    """
+    inputs = [
+        ("the scenario file" if i == 0 else "a scenario file", file)
+        for name in scenarios
+        for i, file in enumerate(scenario_chain(name))
+    ]
+    with failing_on(OutputError):
+        check_output_file(path, option, force=force, inputs=[*inputs, *read])
 
 
 def fail(message: str) -> NoReturn:

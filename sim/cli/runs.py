@@ -23,6 +23,7 @@ from sim.cli.options import (
     load,
     source_of,
     warn_of_what_never_happens,
+    writable_folder,
 )
 from sim.engine.events import describe
 from sim.engine.scenario_files import ScenarioError, find_scenario, list_scenarios
@@ -70,6 +71,7 @@ def run(
 ) -> None:
     """Run all replications of a scenario, write results, print a summary table."""
     loaded = load(scenario, replications=replications, seed=seed, customers=customers, periods=periods)
+    writable_folder(out, loaded.name)
     warn_of_what_never_happens(loaded)
     exit_cleanly_on_sigterm()
     with failing_on():
@@ -113,6 +115,7 @@ def compare(
     names = [s.name for s in loaded]
     if len(set(names)) != len(names):
         fail(f"scenario names must differ to be compared: {', '.join(names)}")
+    writable_folder(out, "-vs-".join(names))
     warn_of_what_never_happens(*loaded)
     exit_cleanly_on_sigterm()
     runner = evaluator(min(workers, len(first.seeds)), scheduler)
@@ -165,6 +168,7 @@ def lift(
 ) -> None:
     """What is a gain in retention worth? Raise one firm's retention and measure the profit."""
     loaded = load(scenario, replications=replications, seed=seed, customers=customers, periods=periods)
+    writable_folder(out, f"{loaded.name}-lift-{firm}-{via}")
     warn_of_what_never_happens(loaded)
     exit_cleanly_on_sigterm()
     with failing_on(LiftError):

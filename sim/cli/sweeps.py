@@ -32,6 +32,7 @@ from sim.cli.options import (
     override,
     source_of,
     warn_of_what_never_happens,
+    writable_folder,
 )
 from sim.engine.parameters import Scenario
 from sim.engine.scenario_files import ScenarioError
@@ -116,6 +117,7 @@ def sweep_command(
         firm = firm or (spec.firm if spec else None)
     except (SweepError, EvaluatorError) as error:
         fail(str(error))
+    writable_folder(out, f"{loaded.name}-sweep")
     seeds = loaded.seeds
     where = f"the cluster at {scheduler}" if scheduler else f"a local cluster of {workers} worker{'s' * (workers > 1)}"
     typer.echo(
@@ -227,6 +229,7 @@ def sensitivity_command(
         pairs = spec.vary
     if not pairs:
         fail("no factors: give --factor PATH=LOW:HIGH (at least one), or a [sweep.vary] table in the scenario")
+    writable_folder(out, f"{loaded.name}-sensitivity")
     store = out / ".sweeps"
     exit_cleanly_on_sigterm()
     try:

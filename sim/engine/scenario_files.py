@@ -130,6 +130,26 @@ def load_scenario_file(name_or_path: str | Path) -> tuple[Scenario, dict[str, An
     return scenario, other
 
 
+def scenario_chain(name_or_path: str | Path) -> list[Path]:
+    """The file a scenario name stands for and every file it extends, nearest first: the files a command reads.
+
+    Followed as far as the files can be read, without validating them (a
+    broken file is reported by ``load_scenario``).
+    """
+    path = find_scenario(name_or_path).resolve()
+    chain: list[Path] = []
+    while path not in chain and len(chain) <= MAX_EXTENDS:
+        chain.append(path)
+        try:
+            parent = _read(path).get("extends")
+        except ScenarioError:
+            break
+        if not isinstance(parent, str) or not parent.strip() or not _exists(path.parent / parent):
+            break
+        path = (path.parent / parent).resolve()
+    return chain
+
+
 def list_scenarios(folder: Path = SHIPPED) -> list[tuple[Path, Scenario | ScenarioError]]:
     """Every scenario file in ``folder`` with its loaded scenario, or the error that stopped it."""
     found = []
