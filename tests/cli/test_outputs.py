@@ -17,8 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from sim.cli import app
-from sim.engine.scenario_files import SHIPPED
+from sim.engine.scenario_files import SHIPPED, load_scenario
 from sim.outputs.folders import OutputError, check_results_folder, safe_name
+from sim.outputs.scenario_toml import derived_toml
 
 QUICK = ["--customers", "200", "--periods", "3", "-r", "1", "-j", "1"]
 TABLE = "period,retained\n1,0.9\n2,0.85\n3,0.8\n4,0.76\n"
@@ -175,3 +176,48 @@ def test_calibrate_never_writes_over_its_scenario_or_its_table(tmp_path):
     refused(loyalty(*common, "--write", existing), f"--write {existing}: already exists; give --force to replace it")
     assert (scenario.read_bytes(), table.read_bytes()) == before and existing.read_text() == "# mine\n"
     assert not (tmp_path / "results").exists()
+
+
+# --- a scenario derived from a file keeps the file's comments -------------------------------------------------------
+
+
+def test_a_derived_scenario_keeps_the_files_comments_and_points_extends_at_the_same_parent(tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "base.toml").write_text(
+        (SHIPPED / "baseline.toml").read_text().replace('name = "baseline"', 'name = "base"')
+    )
+    source = mine / "what_if.toml"
+    source.write_text(
+        '# Why this what-if exists.\nextends = "base.toml"\nname = "what_if"\n\n[[firms]]\n'
+        '# B cuts its price.\nname = "B"\nprice = 24.0 # a quarter off\n'
+    )
+    scenario = load_scenario(source)
+    changed = scenario.model_copy(
+        update={
+            "name": "what_if_tuned",
+            "market": scenario.market.model_copy(update={"customers": 2_000}),
+            "population": scenario.population.model_copy(update={"review_probability": 0.0123}),
+            "firms": [f.model_copy(update={"care_spend": 2.5}) if f.name == "C" else f for f in scenario.firms],
+        }
+    )
+    target = tmp_path / "elsewhere" / "tuned.toml"
+    target.parent.mkdir()
+    text = derived_toml(source, changed, target, "A header", {"market.customers": "--customers 2000"})
+    target.write_text(text)
+    assert load_scenario(target) == changed
+    assert text.startswith("# A header\n\n# Why this what-if exists.\n")
+    for kept in ("# B cuts its price.", "price = 24.0 # a quarter off", 'extends = "../mine/base.toml"'):
+        assert kept in text
+    assert "customers = 2000 # --customers 2000" in text and "review_probability = 0.0123" in text
+    assert 'name = "C"\ncare_spend = 2.5' in text  # a firm the file inherits gets a table of its own
+
+
+def test_a_scenario_no_edit_can_state_is_written_complete(tmp_path):
+    source = what_if(tmp_path)
+    scenario = load_scenario(source)
+    fewer = scenario.model_copy(update={"firms": scenario.firms[:2]})
+    text = derived_toml(source, fewer, tmp_path / "fewer.toml", "complete")
+    assert "extends" not in text and text.startswith("# complete\n")
+    (tmp_path / "fewer.toml").write_text(text)
+    assert load_scenario(tmp_path / "fewer.toml") == fewer
