@@ -26,6 +26,7 @@ from sim.cli.options import (
     Seed,
     Workers,
     command_line,
+    enough_memory,
     exit_cleanly_on_sigterm,
     fail,
     failing_on,
@@ -119,6 +120,7 @@ def calibrate(
             target = target / f"{loaded.name}_calibrated.toml"
         writable_file(target, "--write", force=force, scenarios=(scenario,), read=(("the retention table", retention),))
     writable_folder(out, f"{loaded.name}-calibrate-{firm if firm is not None else loaded.firms[0].name}")
+    enough_memory(loaded, min(workers, replications))
     with failing_on(CalibrationError):
         table = read_retention_table(retention)
         if table.customers is not None:
@@ -206,6 +208,7 @@ def cohort(
     loaded = load(scenario, seed=seed, customers=customers)
     overrides, _ = stated_overrides(load(scenario), loaded)
     writable_file(out, "--out", force=force, scenarios=(scenario,))
+    enough_memory(loaded, min(workers, replications))
     chosen = firm if firm is not None else loaded.firms[0].name
     try:
         if chosen not in [f.name for f in loaded.firms]:

@@ -12,6 +12,7 @@ import shlex
 import signal
 import sys
 from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -19,6 +20,7 @@ import pydantic
 import typer
 
 from sim.engine.events import never_happen
+from sim.engine.memory import MemoryShortageError, check_memory
 from sim.engine.parameters import Scenario
 from sim.engine.scenario_files import ScenarioError, find_scenario, load_scenario, scenario_chain
 from sim.experiments.evaluator import EvaluatorError
@@ -118,13 +120,29 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
+def enough_memory(scenario: Scenario, at_once: int = 1) -> None:
+    """Refuse, before anything is built, runs of ``scenario`` that would not fit in memory, ``at_once`` at a time."""
+    with failing_on(MemoryShortageError):
+        check_memory(scenario.market.customers, max(1, at_once))
+
+
 @contextlib.contextmanager
 def failing_on(*errors: type[Exception]) -> Iterator[None]:
-    """A ``with`` block in which the given errors (and an evaluator that cannot start) exit with one line, status 2."""
+    """A ``with`` block in which the given errors (and an evaluator that cannot start) exit with one line, status 2.
+
+    Running out of memory, here or in a worker process, is one line too.
+    """
     try:
         yield
     except (EvaluatorError, *errors) as error:
         fail(str(error))
+    except MemoryError:
+        fail("ran out of memory while running: use fewer customers (--customers) or fewer workers (--workers)")
+    except BrokenProcessPool:
+        fail(
+            "a worker process died while running (the system may have run out of memory and ended it): use fewer "
+            "customers (--customers) or fewer workers (--workers)"
+        )
 
 
 def command_line() -> str:

@@ -17,6 +17,7 @@ from sim.cli.options import (
     Scheduler,
     Seed,
     Workers,
+    enough_memory,
     exit_cleanly_on_sigterm,
     fail,
     failing_on,
@@ -72,6 +73,7 @@ def run(
     """Run all replications of a scenario, write results, print a summary table."""
     loaded = load(scenario, replications=replications, seed=seed, customers=customers, periods=periods)
     writable_folder(out, loaded.name)
+    enough_memory(loaded, min(workers, loaded.replications))
     warn_of_what_never_happens(loaded)
     exit_cleanly_on_sigterm()
     with failing_on():
@@ -116,6 +118,7 @@ def compare(
     if len(set(names)) != len(names):
         fail(f"scenario names must differ to be compared: {', '.join(names)}")
     writable_folder(out, "-vs-".join(names))
+    enough_memory(max(loaded, key=lambda s: s.market.customers), min(workers, first.replications))
     warn_of_what_never_happens(*loaded)
     exit_cleanly_on_sigterm()
     runner = evaluator(min(workers, len(first.seeds)), scheduler)
@@ -169,6 +172,7 @@ def lift(
     """What is a gain in retention worth? Raise one firm's retention and measure the profit."""
     loaded = load(scenario, replications=replications, seed=seed, customers=customers, periods=periods)
     writable_folder(out, f"{loaded.name}-lift-{firm}-{via}")
+    enough_memory(loaded, min(workers, loaded.replications))
     warn_of_what_never_happens(loaded)
     exit_cleanly_on_sigterm()
     with failing_on(LiftError):

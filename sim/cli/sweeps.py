@@ -27,6 +27,7 @@ from sim.cli.options import (
     Scheduler,
     Seed,
     command_line,
+    enough_memory,
     exit_cleanly_on_sigterm,
     fail,
     override,
@@ -118,6 +119,7 @@ def sweep_command(
     except (SweepError, EvaluatorError) as error:
         fail(str(error))
     writable_folder(out, f"{loaded.name}-sweep")
+    enough_memory(loaded, workers if scheduler is None else 1)
     seeds = loaded.seeds
     where = f"the cluster at {scheduler}" if scheduler else f"a local cluster of {workers} worker{'s' * (workers > 1)}"
     typer.echo(
@@ -230,6 +232,7 @@ def sensitivity_command(
     if not pairs:
         fail("no factors: give --factor PATH=LOW:HIGH (at least one), or a [sweep.vary] table in the scenario")
     writable_folder(out, f"{loaded.name}-sensitivity")
+    enough_memory(loaded, workers if scheduler is None else 1)
     store = out / ".sweeps"
     exit_cleanly_on_sigterm()
     try:

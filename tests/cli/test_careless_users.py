@@ -7,13 +7,20 @@ line that starts ``warning:`` and the command goes on.
 
 from __future__ import annotations
 
+import re
+import resource
 import signal
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
 
+import sim.cli.runs
+import sim.engine.memory
 from sim.cli import app
 from sim.engine.events import never_happen
+from sim.engine.memory import BYTES_PER_CUSTOMER
 from sim.engine.scenario_files import SHIPPED, load_scenario
 
 QUICK = ["--customers", "200", "--periods", "3", "-r", "1", "-j", "1"]
@@ -107,3 +114,50 @@ def test_a_horizon_that_makes_runs_longer_than_any_run_may_be_is_refused(tmp_pat
     result = loyalty("cohort", "baseline", "--months", "20000", "--customers", "200", "--out", str(tmp_path / "c.csv"))
     refused(result, "--months 20000: with a warm-up of 12 and a window of 12, each run would last 20,024 periods")
     assert list(tmp_path.iterdir()) == [table]
+
+
+def test_the_largest_market_under_a_4_gb_limit_is_refused_naming_what_it_needs_and_what_there_is(tmp_path):
+    def four_gigabytes() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (4 * 2**30, 4 * 2**30))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "run", "baseline", "--customers", "50000000", "-r", "1", "--periods", "1"]
+        + ["--out", str(tmp_path)],
+        preexec_fn=four_gigabytes,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stderr
+    assert re.fullmatch(
+        r"error: --customers 50,000,000: a run needs about 55\.9 GiB of memory, and a process here may use "
+        r"[0-3]\.\d GiB more \(its limit, ulimit -v or -d\); use fewer customers, or raise the limit\n",
+        result.stderr,
+    ), result.stderr
+    assert result.stdout == "" and list(tmp_path.iterdir()) == []
+
+
+def test_runs_that_together_need_more_than_the_machine_has_are_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(sim.engine.memory, "available_memory", lambda: (4 * 2**30, None))
+    result = loyalty("run", "baseline", "--customers", "2000000", "-r", "4", "-j", "2", "--out", str(tmp_path))
+    refused(
+        result,
+        "--customers 2,000,000: 2 runs at once need about 4.7 GiB of memory, and this machine has 4.0 GiB "
+        "available; use fewer customers or fewer workers (--workers)",
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_running_out_of_memory_all_the_same_is_one_line(tmp_path, monkeypatch):
+    def exhausted(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(sim.cli.runs, "run_replications", exhausted)
+    refused(loyalty("run", "baseline", *QUICK, "--out", str(tmp_path)), "ran out of memory while running: use fewer")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_memory_estimate_is_not_below_what_a_run_takes():
+    from tests.cli.test_hardening import memory_per_customer
+
+    assert memory_per_customer(40_000) <= BYTES_PER_CUSTOMER
