@@ -29,6 +29,7 @@ from sim.cli.options import (
 from sim.engine.events import describe
 from sim.engine.scenario_files import ScenarioError, find_scenario, list_scenarios
 from sim.experiments.evaluator import evaluator
+from sim.experiments.intervals import too_few_for_intervals
 from sim.experiments.lift import LiftError, lift_table, retention_lift
 from sim.experiments.replications import run_replications
 from sim.experiments.summary import comparison, firm_summary
@@ -93,6 +94,9 @@ def run(
     m = loaded.market
     typer.echo(f"{loaded.name}: {len(loaded.seeds)} replications, {m.customers:,} customers, {m.periods} months")
     typer.echo(printable(summary).to_string())
+    note = too_few_for_intervals(len(loaded.seeds))
+    if note:
+        typer.echo(f"\nnote: {note}")
     typer.echo(f"\nresults: {final}")
 
 
@@ -141,6 +145,9 @@ def compare(
     typer.echo(f"{' vs '.join(names)}: {len(first.seeds)} replications each, common random numbers")
     for finding in comparison_findings(table, first.name):
         typer.echo(f"- {finding.replace('**', '')}")
+    note = too_few_for_intervals(len(first.seeds))
+    if note:
+        typer.echo(f"\nnote: {note}")
     typer.echo(f"\nresults: {final}")
 
 
@@ -202,4 +209,7 @@ def lift(
     )
     for finding in lift_findings(study):
         typer.echo(f"- {finding.replace('**', '')}")
+    note = too_few_for_intervals(len(study.seeds))
+    if note:
+        typer.echo(f"\nnote: {note}")
     typer.echo(f"\nresults: {final}")

@@ -13,6 +13,8 @@ import signal
 import subprocess
 import sys
 
+import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -21,7 +23,12 @@ import sim.engine.memory
 from sim.cli import app
 from sim.engine.events import never_happen
 from sim.engine.memory import BYTES_PER_CUSTOMER
+from sim.engine.parameters import Market, Scenario
 from sim.engine.scenario_files import SHIPPED, load_scenario
+from sim.experiments.intervals import mean_interval, reported_interval, too_few_for_intervals
+from sim.experiments.replications import run_replications
+from sim.experiments.summary import METRICS, firm_summary
+from sim.outputs.reports.runs import run_findings
 
 QUICK = ["--customers", "200", "--periods", "3", "-r", "1", "-j", "1"]
 
@@ -161,3 +168,39 @@ def test_the_memory_estimate_is_not_below_what_a_run_takes():
     from tests.cli.test_hardening import memory_per_customer
 
     assert memory_per_customer(40_000) <= BYTES_PER_CUSTOMER
+
+
+# --- intervals that respect a share's bounds ------------------------------------------------------------------------
+
+
+def test_a_share_interval_is_cut_to_0_100_and_none_is_shown_below_three_replications():
+    wide = reported_interval([1.0, 99.0, 2.0], bounds=(0.0, 100.0))
+    assert wide.low == 0.0 and 0 < wide.mean < wide.high <= 100.0
+    assert mean_interval([1.0, 99.0, 2.0]).low < 0  # what the Student-t interval alone says
+    two = reported_interval([60.0, 85.0], bounds=(0.0, 100.0))
+    assert two.mean == 72.5 and np.isinf(two.low) and np.isinf(two.high)
+    assert "12.7 standard errors" in too_few_for_intervals(2) and too_few_for_intervals(3) is None
+
+
+@pytest.fixture(scope="module")
+def three_replications() -> pd.DataFrame:
+    return run_replications(Scenario(market=Market(customers=300, periods=14)), [1, 2, 3])
+
+
+def test_every_printed_share_interval_lies_within_0_100(three_replications):
+    summary = firm_summary(three_replications)
+    for metric in [m for m in METRICS if m.endswith("_pct")]:
+        assert (summary[f"{metric}_low"] >= 0).all() and (summary[f"{metric}_high"] <= 100).all(), metric
+    for finding in run_findings(summary):
+        for low, high in re.findall(r"\[(-?[\d.,]+), (-?[\d.,]+)\]%", finding):
+            assert 0 <= float(low) <= float(high) <= 100, finding
+
+
+def test_two_replications_print_means_and_say_why_there_is_no_interval(tmp_path):
+    result = loyalty("run", "baseline", "--customers", "300", "--periods", "14", "-r", "2", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    table = result.stdout.split("\n\n")[0]
+    assert "[" not in table and "-" not in table.split("\n", 2)[2]  # means, no intervals, nothing below zero
+    assert "note: 2 replications are too few for a meaningful 95% interval" in result.stdout
+    (folder,) = tmp_path.iterdir()
+    assert "2 replications are too few for a meaningful 95% interval" in (folder / "report.md").read_text()

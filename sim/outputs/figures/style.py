@@ -20,6 +20,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator
 
+from sim.experiments.intervals import MIN_FOR_INTERVAL
 from sim.outputs.formatting import money
 
 FIGSIZE = (10, 5.6)
@@ -208,6 +209,8 @@ def figure_note(results: pd.DataFrame, shows: str, compared: bool = False) -> st
         where = f"Scenario {', '.join(map(str, pd.unique(results['scenario'])))}."
     if seeds <= 1:
         return f"{where} One replication."
+    if seeds < MIN_FOR_INTERVAL:
+        return f"{where} Mean of {seeds} replications, too few for an interval."
     return f"{where} {shows.format(n=seeds)}"
 
 
