@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Annotated
 
@@ -36,7 +37,8 @@ from sim.experiments.summary import comparison, firm_summary
 from sim.outputs.figures.runs import plot_comparison, plot_run
 from sim.outputs.folders import publish
 from sim.outputs.reports.lift import lift_findings, lift_report
-from sim.outputs.reports.runs import comparison_findings, comparison_report, printable, run_report
+from sim.outputs.reports.runs import comparison_findings, comparison_report, run_report
+from sim.outputs.terminal import summary_table, terminal_width
 
 
 def list_command() -> None:
@@ -93,10 +95,10 @@ def run(
     )
     m = loaded.market
     typer.echo(f"{loaded.name}: {len(loaded.seeds)} replications, {m.customers:,} customers, {m.periods} months")
-    typer.echo(printable(summary).to_string())
+    typer.echo(summary_table(summary))
     note = too_few_for_intervals(len(loaded.seeds))
     if note:
-        typer.echo(f"\nnote: {note}")
+        typer.echo("\n" + textwrap.fill(f"note: {note}", terminal_width()))
     typer.echo(f"\nresults: {final}")
 
 

@@ -29,6 +29,7 @@ from sim.experiments.intervals import mean_interval, reported_interval, too_few_
 from sim.experiments.replications import run_replications
 from sim.experiments.summary import METRICS, firm_summary
 from sim.outputs.reports.runs import run_findings
+from sim.outputs.terminal import summary_table
 
 QUICK = ["--customers", "200", "--periods", "3", "-r", "1", "-j", "1"]
 
@@ -204,3 +205,28 @@ def test_two_replications_print_means_and_say_why_there_is_no_interval(tmp_path)
     assert "note: 2 replications are too few for a meaningful 95% interval" in result.stdout
     (folder,) = tmp_path.iterdir()
     assert "2 replications are too few for a meaningful 95% interval" in (folder / "report.md").read_text()
+
+
+# --- the terminal ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_the_summary_table_fits_the_terminal(tmp_path, width):
+    result = CliRunner(env={"COLUMNS": str(width)}).invoke(
+        app, ["run", "baseline", "--customers", "300", "--periods", "14", "-r", "3", "-j", "1", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stdout.splitlines() if not line.startswith("results: ")]  # a path is a path
+    assert max(len(line) for line in lines) <= width, "\n".join(lines)
+    assert all(f"firm {name}" in result.stdout for name in "ABC") and "12-month retention %" in result.stdout
+
+
+def test_many_firms_are_stacked_into_tables_that_fit(three_replications):
+    summary = firm_summary(three_replications)
+    many = pd.concat([summary.assign(firm=f"{firm}{copy}") for copy in range(3) for firm in summary.firm])
+    many = many.drop_duplicates("firm").reset_index(drop=True)
+    for width in (60, 80, 100, 200):
+        text = summary_table(many, width)
+        assert max(len(line) for line in text.splitlines()) <= width
+        assert all(f"firm {name}" in text for name in many.firm)
+        assert text.count("discounted profit") == -(-len(many) // max(1, text.splitlines()[0].count("firm ")))
