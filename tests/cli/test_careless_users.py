@@ -66,6 +66,20 @@ def test_a_lift_that_is_no_gain_is_refused_before_anything_runs(tmp_path, points
     assert not (tmp_path / "out").exists()
 
 
+def test_a_what_if_without_a_name_is_compared_with_its_parent_under_its_own_name(tmp_path):
+    mine = tmp_path / "my_whatif.toml"
+    mine.write_text(f'extends = "{SHIPPED / "baseline.toml"}"\n[[firms]]\nname = "A"\nprice = 31.0\n')
+    result = loyalty("compare", str(SHIPPED / "baseline.toml"), str(mine), *QUICK, "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("baseline vs my_whatif: ")
+    assert [p.name.startswith("baseline-vs-my_whatif-") for p in (tmp_path / "out").iterdir()] == [True]
+
+
+def test_an_empty_scenario_name_is_refused_as_empty_not_as_a_folder(tmp_path):
+    refused(loyalty("run", "", *QUICK, "--out", str(tmp_path)), "scenario '': empty; give a scenario file or the name")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_an_event_after_the_last_month_is_warned_of_in_one_line(tmp_path):
     short = tmp_path / "short_outage.toml"
     short.write_text(f'extends = "{SHIPPED / "service_failure.toml"}"\n[market]\nperiods = 12\n')
@@ -201,7 +215,7 @@ def test_two_replications_print_means_and_say_why_there_is_no_interval(tmp_path)
     result = loyalty("run", "baseline", "--customers", "300", "--periods", "14", "-r", "2", "--out", str(tmp_path))
     assert result.exit_code == 0, result.output
     table = result.stdout.split("\n\n")[0]
-    assert "[" not in table and "-" not in table.split("\n", 2)[2]  # means, no intervals, nothing below zero
+    assert "[" not in table and not re.search(r"\s-\d", table)  # means, no intervals, nothing below zero
     assert "note: 2 replications are too few for a meaningful 95% interval" in result.stdout
     (folder,) = tmp_path.iterdir()
     assert "2 replications are too few for a meaningful 95% interval" in (folder / "report.md").read_text()
