@@ -14,25 +14,56 @@ The package is layered; each layer imports only the layers listed before it:
 
 ``sweep`` and ``sensitivity`` here are the studies of ``sim.experiments`` with
 their finished runs kept on disk (``results/.sweeps`` by default), so that a
-sweep run again resumes where it stopped. Importing ``sim`` loads the model
-only; the studies load when first called.
+sweep run again resumes where it stopped. Importing ``sim`` loads nothing
+heavy: the model loads on first use of one of its names, the studies when
+first called.
 """
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from sim.engine.agents import Customer, Firm
-from sim.engine.model import LoyaltyModel, Strategy, package_version
-from sim.engine.parameters import Event, Market, Population, Scenario
-from sim.engine.parameters import Firm as FirmLevers
-from sim.engine.scenario_files import load_scenario
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from sim.engine.agents import Customer, Firm
+    from sim.engine.model import LoyaltyModel, Strategy, package_version
+    from sim.engine.parameters import Event, Market, Population, Scenario
+    from sim.engine.parameters import Firm as FirmLevers
+    from sim.engine.scenario_files import load_scenario
     from sim.experiments.sensitivity import Sensitivity
+
+_LAZY = {
+    "Customer": ("sim.engine.agents", "Customer"),
+    "Firm": ("sim.engine.agents", "Firm"),
+    "LoyaltyModel": ("sim.engine.model", "LoyaltyModel"),
+    "Strategy": ("sim.engine.model", "Strategy"),
+    "package_version": ("sim.engine.model", "package_version"),
+    "Event": ("sim.engine.parameters", "Event"),
+    "Market": ("sim.engine.parameters", "Market"),
+    "Population": ("sim.engine.parameters", "Population"),
+    "Scenario": ("sim.engine.parameters", "Scenario"),
+    "FirmLevers": ("sim.engine.parameters", "Firm"),
+    "load_scenario": ("sim.engine.scenario_files", "load_scenario"),
+}
+"""Names the package gives, each loaded from its module on first use: ``import sim`` itself loads nothing heavy,
+so that the ``loyalty`` command can take over Ctrl-C before NumPy, pandas and Mesa load."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module, attribute = _LAZY[name]
+        value = getattr(importlib.import_module(module), attribute)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "Customer",

@@ -1,5 +1,6 @@
-"""Small markets shared by the tests."""
+"""Small markets shared by the tests, and a check of every figure any test saves."""
 
+import matplotlib.figure
 import pytest
 
 from sim import FirmLevers, Market, Population, Scenario
@@ -90,3 +91,19 @@ def dask_scheduler():
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@pytest.fixture(autouse=True)
+def every_figure_is_checked_at_its_saved_size(monkeypatch):
+    """Every figure a test saves is checked as saved: no two tick labels of an axis overlap, no text leaves it."""
+    from sim.outputs.figures.style import overlapping_labels, texts_outside
+
+    save = matplotlib.figure.Figure.savefig
+
+    def checked(figure, *args, **kwargs):
+        result = save(figure, *args, **kwargs)
+        problems = overlapping_labels(figure) + texts_outside(figure)
+        assert not problems, f"a figure saved as {args[0] if args else ''!s:.80}: " + "; ".join(problems)
+        return result
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", checked)

@@ -1,5 +1,5 @@
 """``python -m sim.cli``: the ``loyalty`` command."""
 
-from sim.cli.main import app
+from sim.cli import main
 
-app()
+main()

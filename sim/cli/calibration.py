@@ -20,24 +20,31 @@ import typer
 from sim.cli.options import (
     CORES,
     Customers,
+    Force,
     Out,
     Scheduler,
     Seed,
     Workers,
     command_line,
+    enough_memory,
     exit_cleanly_on_sigterm,
     fail,
     failing_on,
     load,
     source_of,
+    writable_file,
+    writable_folder,
 )
 from sim.engine.model import package_version
+from sim.engine.parameters import Scenario
+from sim.engine.scenario_files import find_scenario
 from sim.experiments.calibration.cohorts import simulate_cohorts
 from sim.experiments.calibration.fit import Calibration, apply_settings, parse_fit
 from sim.experiments.calibration.fit import calibrate as run_calibration
 from sim.experiments.calibration.observed import CalibrationError, RetentionTable, read_retention_table
 from sim.outputs.folders import write_atomically
-from sim.outputs.reports.calibration import calibration_findings, cohort_table_csv, publish_calibration
+from sim.outputs.reports.calibration import calibration_findings, cohort_table_csv, publish_calibration, toml_comment
+from sim.outputs.scenario_toml import derived_toml
 
 Firm = Annotated[str | None, typer.Option("--firm", help="Firm whose joiners form the cohort (default: the first).")]
 Seeds = Annotated[
@@ -101,15 +108,19 @@ def calibrate(
     write: Annotated[
         Path | None, typer.Option("--write", help="Also write the calibrated scenario to this TOML file.")
     ] = None,
+    force: Force = False,
 ) -> None:
     """Fit a scenario's customer heterogeneity to an observed cohort retention table, and project the cohort."""
+    as_written = load(scenario)
     loaded = load(scenario, seed=seed, customers=customers)
+    overrides, notes = stated_overrides(as_written, loaded)
     target = write
     if target is not None:
         if target.is_dir():
             target = target / f"{loaded.name}_calibrated.toml"
-        if not target.parent.is_dir():
-            fail(f"--write {write}: no such folder {target.parent}")
+        writable_file(target, "--write", force=force, scenarios=(scenario,), read=(("the retention table", retention),))
+    writable_folder(out, f"{loaded.name}-calibrate-{firm if firm is not None else loaded.firms[0].name}")
+    enough_memory(loaded, min(workers, replications))
     with failing_on(CalibrationError):
         table = read_retention_table(retention)
         if table.customers is not None:
@@ -141,10 +152,21 @@ def calibrate(
             progress=True,
         )
     command = reproduce_command(result, scenario, retention, cohort_size if table.customers is not None else None)
-    final = publish_calibration(result, out, retention, source=source_of(scenario), command=command)
+    final = publish_calibration(
+        result, out, retention, source=source_of(scenario), command=command, overrides=overrides
+    )
     toml_name = f"{result.calibrated.name}.toml"
     if target is not None:
-        write_atomically(target, (final / toml_name).read_text(encoding="utf-8"))
+        source = find_scenario(scenario)
+        fitted = {
+            p.path.replace("firm.", f"firms.{chosen}.", 1): f"fitted to {retention.name} (the file says {b:.4g})"
+            for p, b in zip(result.parameters, result.before, strict=True)
+        }
+        header = toml_comment(result, command, overrides) + (
+            f"\nDerived from {source}: its comments are kept; what the calibration and the command line set is "
+            "marked on its line."
+        )
+        write_atomically(target, derived_toml(source, result.calibrated, target, header, {**notes, **fitted}))
     for finding in calibration_findings(result):
         typer.echo(f"- {finding.replace('**', '')}")
     for note in result.notes:
@@ -180,11 +202,13 @@ def cohort(
     window: Window = 12,
     workers: Workers = CORES,
     scheduler: Scheduler = None,
+    force: Force = False,
 ) -> None:
     """Write the cohort retention table a scenario implies for one firm's joiners."""
     loaded = load(scenario, seed=seed, customers=customers)
-    if not out.parent.is_dir():
-        fail(f"--out {out}: no such folder {out.parent}")
+    overrides, _ = stated_overrides(load(scenario), loaded)
+    writable_file(out, "--out", force=force, scenarios=(scenario,))
+    enough_memory(loaded, min(workers, replications))
     chosen = firm if firm is not None else loaded.firms[0].name
     try:
         if chosen not in [f.name for f in loaded.firms]:
@@ -195,7 +219,7 @@ def cohort(
     except CalibrationError as error:
         fail(str(error))
     seeds = [loaded.seed + r for r in range(replications)]
-    with failing_on():
+    with failing_on(CalibrationError):
         counts = simulate_cohorts(
             changed,
             chosen,
@@ -213,6 +237,7 @@ def cohort(
         f"Changed: {', '.join(setting)}." if setting else "Scenario as it is.",
         f"{loaded.market.customers:,} customers, seeds {seeds[0]}-{seeds[-1]}, warm-up {warmup} months, "
         f"{counts.joined:,} spells followed.",
+        *([f"Set by the command line, not by the scenario file: {'; '.join(overrides)}."] if overrides else []),
         f"Command: {command_line()}",
     ]
     sample_seed = loaded.seed
@@ -226,6 +251,19 @@ def cohort(
         f"{out}: {months} periods; retained after {months}: "
         f"{counts.survival[-1]:.3f} (simulated, {counts.joined:,} spells)"
     )
+
+
+def stated_overrides(as_written: Scenario, used: Scenario) -> tuple[list[str], dict[str, str]]:
+    """What the command line changed in a scenario file, in words (for a header) and as notes per field."""
+    lines, notes = [], {}
+    for path, option, before, after in (
+        ("market.customers", "--customers", as_written.market.customers, used.market.customers),
+        ("seed", "--seed", as_written.seed, used.seed),
+    ):
+        if before != after:
+            lines.append(f"{path} = {after} ({option} {after}; the scenario file says {before})")
+            notes[path] = f"{option} {after} (the scenario file says {before})"
+    return lines, notes
 
 
 def reproduce_command(c: Calibration, scenario: str, retention: Path, cohort_size: int | None) -> str:

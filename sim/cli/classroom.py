@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import ipaddress
 import os
 import signal
 import socket
@@ -28,7 +31,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 SUPPORTED_MESA = ((3, 3), (3, 4), (3, 5))
 """Mesa versions whose SolaraViz the page is written for (its browser tests pass on 3.3.1 and 3.5.1)."""
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+PR_SET_PDEATHSIG = 1
+"""Linux's prctl option that signals a process when its parent dies."""
 READY_SECONDS = 120.0
 """How long to wait for the server to answer before giving up."""
 
@@ -83,22 +87,66 @@ def _mesa_problem() -> str | None:
     return f"the classroom app is written for Mesa {wanted}'s SolaraViz; this environment has Mesa {mesa.__version__}"
 
 
-def _port_taken(host: str, port: int) -> bool:
-    """Whether something already listens on ``host:port`` (a second app, another server)."""
+def serving_address(host: str, allow_network: bool) -> tuple[str, str | None]:
+    """The address to listen on, and why it cannot be used (None when it can).
+
+    An empty host is this machine's loopback, as by default. A host that
+    resolves to anything but loopback addresses (``0.0.0.0``, ``::``, this
+    machine's name on the network) serves the page to whoever can reach this
+    machine, and needs ``--allow-network``.
+    """
+    host = host.strip() or DEFAULT_HOST
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror:
-        return False
-    for family, kind, proto, _, address in infos:
+        found = {info[4][0] for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)}
+    except (socket.gaierror, UnicodeError, ValueError) as error:
+        return host, f"--host {host}: no such host or address ({getattr(error, 'strerror', None) or error})"
+    if not all(ipaddress.ip_address(address.split("%")[0]).is_loopback for address in found):
+        if not allow_network:
+            return host, (
+                f"--host {host}: serves the page beyond this machine, to anyone who can reach it; give "
+                "--allow-network to mean it (the default, 127.0.0.1, serves this machine only)"
+            )
+    return host, None
+
+
+def _bind_problem(host: str, port: int) -> str | None:
+    """Why the server could not listen on ``host:port``, found by binding there first (None when it can)."""
+    shown = f"{host}:{port}" if ":" not in host else f"[{host}]:{port}"
+    for family, kind, proto, _, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
         with socket.socket(family, kind, proto) as probe:
-            probe.setsockopt(
-                socket.SOL_SOCKET, socket.SO_REUSEADDR, 1
-            )  # as the server does: a closing socket is no obstacle
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does: a closing socket is fine
             try:
                 probe.bind(address)
-            except OSError:
-                return True
-    return False
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    return f"--port {port}: {shown} is already in use (another app?); choose another port"
+                if error.errno == errno.EADDRNOTAVAIL:
+                    return f"--host {host}: {address[0]} is not an address of this machine; give one it has"
+                if error.errno == errno.EACCES:
+                    return (
+                        f"--port {port}: listening on {shown} needs privileges this user lacks; choose a port >= 1024"
+                    )
+                return f"--host {host} --port {port}: cannot listen on {shown}: {error.strerror or error}"
+    return None
+
+
+def url_of(host: str, port: int) -> str:
+    """The page's address in a browser (an address that listens everywhere is reached on 127.0.0.1)."""
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+def die_with_this_process() -> None:
+    """In a child about to run the server: have Linux end it (SIGTERM) when the launcher dies, even by SIGKILL."""
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the launcher's own handlers still stop the server
+        return
+    if os.getppid() != parent:  # the launcher died before the signal was asked for
+        os._exit(1)
 
 
 def _wait_until_ready(url: str, server: subprocess.Popen, seconds: float) -> bool:
@@ -119,12 +167,23 @@ def _wait_until_ready(url: str, server: subprocess.Popen, seconds: float) -> boo
 def app_command(
     scenario: Annotated[str, typer.Argument(help="Scenario file or shipped name to start with.")] = "baseline",
     host: Annotated[
-        str, typer.Option(help="Address to listen on; the default serves this machine only.")
+        str,
+        typer.Option(
+            help="Address to listen on; the default (and an empty one) serves this machine only. Any other "
+            "needs --allow-network."
+        ),
     ] = DEFAULT_HOST,
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = DEFAULT_PORT,
     customers: Annotated[int, typer.Option(min=10, max=200_000, help="Customers in the market.")] = DEFAULT_CUSTOMERS,
     seed: Annotated[int | None, typer.Option(min=0, help="Seed of the model (default: the scenario's).")] = None,
     no_browser: Annotated[bool, typer.Option("--no-browser", help="Do not open a browser on the page.")] = False,
+    allow_network: Annotated[
+        bool,
+        typer.Option(
+            "--allow-network",
+            help="Let --host serve the page beyond this machine: anyone who can reach it can run and change the model.",
+        ),
+    ] = False,
 ) -> None:
     """Start the classroom web app: play a market, pull its levers, shock it, and ask a customer why.
 
@@ -136,20 +195,24 @@ def app_command(
         fail(problem)
     loaded = load(scenario, customers=customers)
     first_seed = loaded.seed if seed is None else seed
-    if _port_taken(host, port):
-        fail(f"--port {port}: {host}:{port} is already in use (another app?); choose another port")
-    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
-    server = subprocess.Popen(server_command(host, port), env=server_environment(scenario, customers, first_seed))
+    host, problem = serving_address(host, allow_network)
+    problem = problem or _bind_problem(host, port)
+    if problem:
+        fail(problem)
+    url = url_of(host, port)
+    server = subprocess.Popen(
+        server_command(host, port),
+        env=server_environment(scenario, customers, first_seed),
+        preexec_fn=die_with_this_process,  # one prctl call between fork and exec
+    )
 
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, stop)
     try:
-        typer.echo(
-            f"loyalty app: {loaded.name}, {customers:,} customers, seed {first_seed}; starting on {host}:{port} ..."
-        )
-        if host not in LOOPBACK:
+        typer.echo(f"loyalty app: {loaded.name}, {customers:,} customers, seed {first_seed}; starting on {url} ...")
+        if allow_network and serving_address(host, False)[1] is not None:
             typer.echo(
                 f"note: --host {host} serves the page beyond this machine: anyone who can reach it can run and change "
                 "the model"
@@ -157,7 +220,7 @@ def app_command(
         if not _wait_until_ready(url, server, READY_SECONDS):
             code = server.poll()
             why = (
-                f" (it exited with status {code}; is the port in use?)"
+                f" (it exited with status {code}; what it printed above says why)"
                 if code is not None
                 else f" within {READY_SECONDS:.0f} s"
             )

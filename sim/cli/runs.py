@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Annotated
 
@@ -17,22 +18,27 @@ from sim.cli.options import (
     Scheduler,
     Seed,
     Workers,
+    enough_memory,
     exit_cleanly_on_sigterm,
     fail,
     failing_on,
     load,
     source_of,
+    warn_of_what_never_happens,
+    writable_folder,
 )
 from sim.engine.events import describe
 from sim.engine.scenario_files import ScenarioError, find_scenario, list_scenarios
 from sim.experiments.evaluator import evaluator
+from sim.experiments.intervals import too_few_for_intervals
 from sim.experiments.lift import LiftError, lift_table, retention_lift
 from sim.experiments.replications import run_replications
 from sim.experiments.summary import comparison, firm_summary
 from sim.outputs.figures.runs import plot_comparison, plot_run
 from sim.outputs.folders import publish
 from sim.outputs.reports.lift import lift_findings, lift_report
-from sim.outputs.reports.runs import comparison_findings, comparison_report, printable, run_report
+from sim.outputs.reports.runs import comparison_findings, comparison_report, run_report
+from sim.outputs.terminal import summary_table, terminal_width
 
 
 def list_command() -> None:
@@ -54,6 +60,7 @@ def check(scenario: Annotated[str, typer.Argument(help="Scenario file or shipped
     )
     for event in loaded.events:
         typer.echo(f"  {describe(event)}")
+    warn_of_what_never_happens(loaded)
 
 
 def run(
@@ -68,6 +75,9 @@ def run(
 ) -> None:
     """Run all replications of a scenario, write results, print a summary table."""
     loaded = load(scenario, replications=replications, seed=seed, customers=customers, periods=periods)
+    writable_folder(out, loaded.name)
+    enough_memory(loaded, min(workers, loaded.replications))
+    warn_of_what_never_happens(loaded)
     exit_cleanly_on_sigterm()
     with failing_on():
         results = run_replications(loaded, loaded.seeds, workers=workers, scheduler=scheduler, progress=True)
@@ -85,7 +95,10 @@ def run(
     )
     m = loaded.market
     typer.echo(f"{loaded.name}: {len(loaded.seeds)} replications, {m.customers:,} customers, {m.periods} months")
-    typer.echo(printable(summary).to_string())
+    typer.echo(summary_table(summary))
+    note = too_few_for_intervals(len(loaded.seeds))
+    if note:
+        typer.echo("\n" + textwrap.fill(f"note: {note}", terminal_width()))
     typer.echo(f"\nresults: {final}")
 
 
@@ -110,6 +123,9 @@ def compare(
     names = [s.name for s in loaded]
     if len(set(names)) != len(names):
         fail(f"scenario names must differ to be compared: {', '.join(names)}")
+    writable_folder(out, "-vs-".join(names))
+    enough_memory(max(loaded, key=lambda s: s.market.customers), min(workers, first.replications))
+    warn_of_what_never_happens(*loaded)
     exit_cleanly_on_sigterm()
     runner = evaluator(min(workers, len(first.seeds)), scheduler)
     with failing_on(), runner:
@@ -131,6 +147,9 @@ def compare(
     typer.echo(f"{' vs '.join(names)}: {len(first.seeds)} replications each, common random numbers")
     for finding in comparison_findings(table, first.name):
         typer.echo(f"- {finding.replace('**', '')}")
+    note = too_few_for_intervals(len(first.seeds))
+    if note:
+        typer.echo(f"\nnote: {note}")
     typer.echo(f"\nresults: {final}")
 
 
@@ -161,6 +180,9 @@ def lift(
 ) -> None:
     """What is a gain in retention worth? Raise one firm's retention and measure the profit."""
     loaded = load(scenario, replications=replications, seed=seed, customers=customers, periods=periods)
+    writable_folder(out, f"{loaded.name}-lift-{firm}-{via}")
+    enough_memory(loaded, min(workers, loaded.replications))
+    warn_of_what_never_happens(loaded)
     exit_cleanly_on_sigterm()
     with failing_on(LiftError):
         study = retention_lift(
@@ -189,4 +211,7 @@ def lift(
     )
     for finding in lift_findings(study):
         typer.echo(f"- {finding.replace('**', '')}")
+    note = too_few_for_intervals(len(study.seeds))
+    if note:
+        typer.echo(f"\nnote: {note}")
     typer.echo(f"\nresults: {final}")

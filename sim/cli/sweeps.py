@@ -27,10 +27,13 @@ from sim.cli.options import (
     Scheduler,
     Seed,
     command_line,
+    enough_memory,
     exit_cleanly_on_sigterm,
     fail,
     override,
     source_of,
+    warn_of_what_never_happens,
+    writable_folder,
 )
 from sim.engine.parameters import Scenario
 from sim.engine.scenario_files import ScenarioError
@@ -115,6 +118,8 @@ def sweep_command(
         firm = firm or (spec.firm if spec else None)
     except (SweepError, EvaluatorError) as error:
         fail(str(error))
+    writable_folder(out, f"{loaded.name}-sweep")
+    enough_memory(loaded, workers if scheduler is None else 1)
     seeds = loaded.seeds
     where = f"the cluster at {scheduler}" if scheduler else f"a local cluster of {workers} worker{'s' * (workers > 1)}"
     typer.echo(
@@ -226,6 +231,8 @@ def sensitivity_command(
         pairs = spec.vary
     if not pairs:
         fail("no factors: give --factor PATH=LOW:HIGH (at least one), or a [sweep.vary] table in the scenario")
+    writable_folder(out, f"{loaded.name}-sensitivity")
+    enough_memory(loaded, workers if scheduler is None else 1)
     store = out / ".sweeps"
     exit_cleanly_on_sigterm()
     try:
@@ -272,7 +279,9 @@ def _load_with_sweep(name: str, **overrides: int | None) -> tuple[Scenario, Swee
         scenario, spec = load_sweep_file(name)
     except ScenarioError as error:
         fail(str(error))
-    return override(scenario, name, **overrides), spec
+    loaded = override(scenario, name, **overrides)
+    warn_of_what_never_happens(loaded)
+    return loaded, spec
 
 
 def _forget(scenario: Scenario, plan: object, seeds: list[int], store: Path) -> None:

@@ -18,6 +18,7 @@ from sim.cli.options import (
     fail,
     failing_on,
     load,
+    writable_folder,
 )
 from sim.experiments.validation import FACTS, run_validation
 from sim.outputs.reports.validation import publish_validation, terminal_table
@@ -52,6 +53,7 @@ def validate_model_command(
     if unknown:
         fail(f"--only {unknown[0]}: no such fact; facts are {', '.join(FACTS)}")
     base = load(scenario) if scenario is not None else None
+    writable_folder(out, f"validation-{base.name if base is not None else 'baseline'}")
     exit_cleanly_on_sigterm()
     with failing_on():
         validation = run_validation(

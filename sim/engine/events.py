@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sim.engine.parameters import Event
+from sim.engine.parameters import Event, Scenario
 
 if TYPE_CHECKING:
     from sim.engine.agents import Firm
@@ -61,3 +61,32 @@ def describe(event: Event) -> str:
     lasting = f" for {event.months} months" if event.months else ""
     note = f" ({event.note})" if event.note else ""
     return f"month {event.month}: {who} {event.lever.replace('_', ' ')} {change}{lasting}{note}"
+
+
+def never_happen(scenario: Scenario) -> list[str]:
+    """A line for each event, and each firm's entry, that falls after the run's last month and so never happens.
+
+    A run of ``periods`` periods of ``period_months`` months lives months 0
+    to ``periods * period_months - 1``; an event or an ``enters_at`` from the
+    month after that on changes nothing, and the run reports the market as if
+    it were not there.
+    """
+    market = scenario.market
+    months = market.periods * market.period_months
+    ends = f"the run ends after month {months - 1} ({market.periods} period{'s' * (market.periods != 1)})"
+
+    def needed(month: int) -> str:
+        return f"give --periods {month // market.period_months + 1} or more"
+
+    lines = [
+        f"{scenario.name}: events[{index}] ({describe(event)}) never happens: {ends}; {needed(event.month)}"
+        for index, event in enumerate(scenario.events)
+        if event.month >= months
+    ]
+    lines += [
+        f"{scenario.name}: firm {firm.name} enters at month {firm.enters_at} and so never opens: {ends}; "
+        f"{needed(firm.enters_at)}"
+        for firm in scenario.firms
+        if firm.enters_at >= months
+    ]
+    return lines

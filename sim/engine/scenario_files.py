@@ -20,7 +20,12 @@ firm twice, when it leaves the market with no firm, and when an event would
 set a lever to a value the lever does not allow (a quality above 1, a
 negative price): such a scenario would pass a check and then fail, or
 compute nonsense, in the middle of a run. Files over 1 MiB, or nested more
-than 16 levels deep, are refused before they are parsed or walked.
+than 16 levels deep, are refused before they are parsed or walked, and so
+is a chain of more than 32 files that extend one another. A UTF-8 byte-order
+mark at the start of a file (as some Windows editors write) is accepted.
+
+A file's ``name`` is its own: a what-if that does not set one is named for
+its file's stem, not for the file it extends.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ MAX_FILE_BYTES = 1 << 20
 """Largest scenario file read (1 MiB); real ones are a few kilobytes."""
 MAX_NESTING = 16
 """Deepest nesting of tables and arrays a scenario file may have; the schema needs 3."""
+MAX_EXTENDS = 32
+"""Longest chain of files extending one another; the shipped scenarios need 3."""
 TOML_INT_RANGE = (-(2**63), 2**63 - 1)
 """Integers TOML promises to hold losslessly (64-bit signed)."""
 LONGEST_VALUE_SHOWN = 60
@@ -62,6 +69,12 @@ class ScenarioError(ValueError):
 
 def find_scenario(name_or_path: str | Path) -> Path:
     """A path as given if it exists, else a shipped scenario by file name or stem."""
+    if not str(name_or_path).strip():
+        shipped = sorted(p.stem for p in SHIPPED.glob("*.toml")) if SHIPPED.is_dir() else []
+        raise ScenarioError(
+            f"scenario {str(name_or_path)!r}: empty; give a scenario file or the name of a shipped scenario"
+            + (f" ({', '.join(shipped)})" if shipped else "")
+        )
     path = Path(name_or_path)
     if _exists(path):
         return path
@@ -117,6 +130,26 @@ def load_scenario_file(name_or_path: str | Path) -> tuple[Scenario, dict[str, An
     return scenario, other
 
 
+def scenario_chain(name_or_path: str | Path) -> list[Path]:
+    """The file a scenario name stands for and every file it extends, nearest first: the files a command reads.
+
+    Followed as far as the files can be read, without validating them (a
+    broken file is reported by ``load_scenario``).
+    """
+    path = find_scenario(name_or_path).resolve()
+    chain: list[Path] = []
+    while path not in chain and len(chain) <= MAX_EXTENDS:
+        chain.append(path)
+        try:
+            parent = _read(path).get("extends")
+        except ScenarioError:
+            break
+        if not isinstance(parent, str) or not parent.strip() or not _exists(path.parent / parent):
+            break
+        path = (path.parent / parent).resolve()
+    return chain
+
+
 def list_scenarios(folder: Path = SHIPPED) -> list[tuple[Path, Scenario | ScenarioError]]:
     """Every scenario file in ``folder`` with its loaded scenario, or the error that stopped it."""
     found = []
@@ -144,8 +177,12 @@ def _read(path: Path) -> dict[str, Any]:
         raise ScenarioError(
             f"{short_path(path)}: larger than {MAX_FILE_BYTES >> 20} MiB; a scenario file is a few kilobytes"
         )
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ScenarioError(
+            f"{short_path(path)}: not UTF-8 text: it starts with a UTF-16 byte-order mark; save the file as UTF-8"
+        )
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8").removeprefix("\ufeff")  # a byte-order mark is no part of the TOML
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise ScenarioError(
@@ -169,6 +206,11 @@ def _resolve(path: Path, chain: tuple[Path, ...], origin: Origin) -> dict[str, A
     if path in chain:
         loop = " -> ".join(p.name for p in (*chain, path))
         raise ScenarioError(f"{short_path(chain[-1])}: extends = {path.name!r} makes a cycle: {loop}")
+    if len(chain) >= MAX_EXTENDS:
+        raise ScenarioError(
+            f"{short_path(chain[0])}: extends: a chain of more than {MAX_EXTENDS} files extending one another "
+            f"(stopped at {short_path(path)}); extend a file that holds the whole scenario"
+        )
     raw = _read(path)
     parent_name = raw.pop("extends", None)
     _check_firms_given_once(raw, path)
@@ -183,6 +225,7 @@ def _resolve(path: Path, chain: tuple[Path, ...], origin: Origin) -> dict[str, A
     if not parent_path.is_file():
         raise ScenarioError(f"{short_path(path)}: extends = {_shown_value(parent_name)}: not a scenario file")
     base = _resolve(parent_path, (*chain, path), origin)
+    base.pop("name", None)  # a name belongs to its file: a what-if without one is named for its own stem
     return _merge(base, raw, path, origin)
 
 

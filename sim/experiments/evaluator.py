@@ -30,8 +30,10 @@ import logging
 import multiprocessing
 import multiprocessing.forkserver
 import os
+import select
 import signal
 import threading
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -193,7 +195,10 @@ class ProcessPool(Evaluator):
         # Workers live as long as the pool: every run releases its model from Mesa's registry
         # (``LoyaltyModel.release``), so that a worker does not grow with the runs it makes.
         self._pool = ProcessPoolExecutor(
-            max_workers=self._workers, mp_context=_process_context(), initializer=_quiet_on_ctrl_c
+            max_workers=self._workers,
+            mp_context=_process_context(),
+            initializer=_start_worker,
+            initargs=(os.getpid(),),
         )
 
     def stop(self) -> None:
@@ -359,7 +364,7 @@ def _process_context() -> multiprocessing.context.BaseContext:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["sim.experiments.replications"])
+    context.set_forkserver_preload(["sim.experiments.forkserver", "sim.experiments.replications"])
     if threading.current_thread() is threading.main_thread():
         # Start the server deaf to Ctrl-C, so that an interrupt while it is still
         # importing the package does not print its traceback; the run stops anyway.
@@ -371,9 +376,47 @@ def _process_context() -> multiprocessing.context.BaseContext:
     return context
 
 
-def _quiet_on_ctrl_c() -> None:
-    """In a worker: die on Ctrl-C without a traceback; the main process reports the interrupt."""
+def _start_worker(parent: int) -> None:
+    """In a worker: die on Ctrl-C without a traceback, and die with the process that started the pool.
+
+    The main process reports an interrupt. A main process killed outright
+    (SIGKILL, or the machine's out-of-memory killer) cannot stop its workers:
+    each watches it and ends the moment it is gone, instead of running its
+    replication to the end and keeping the fork server and the resource
+    tracker alive with it.
+    """
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    die_with(parent)
+
+
+def die_with(parent: int) -> None:
+    """End this process as soon as process ``parent`` ends (a daemon thread waits for it)."""
+    try:
+        handle = os.pidfd_open(parent)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):  # no pidfd on this system: look every half second
+        handle = None
+
+    def watch() -> None:
+        if handle is not None:
+            select.select([handle], [], [])
+        else:
+            while _alive(parent):
+                time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name=f"die-with-{parent}", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @contextlib.contextmanager

@@ -15,6 +15,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+MIN_FOR_INTERVAL = 3
+"""Fewest replications a report shows an interval for. With two, a 95% Student-t interval reaches 12.7 standard
+errors either side of the mean, wider than any share allows (72.8 [-44.7, 190.3]%); with one there is none."""
+
 
 def mean_band(results: pd.DataFrame, column: str, by: list[str], confidence: float = 0.95) -> pd.DataFrame:
     """Mean of ``column`` over seeds per group ``by`` with a Student-t interval.
@@ -74,6 +78,44 @@ def mean_interval(values: Iterable[float], confidence: float = 0.95) -> Interval
         return Interval(mean, -np.inf, np.inf, 1, confidence)
     half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * x.std(ddof=1) / np.sqrt(n))
     return Interval(mean, mean - half, mean + half, n, confidence)
+
+
+def reported_interval(
+    values: Iterable[float], confidence: float = 0.95, bounds: tuple[float, float] | None = None
+) -> Interval:
+    """The interval a report shows: Student-t, cut to ``bounds``, and none below ``MIN_FOR_INTERVAL`` replications.
+
+    Args:
+        values: one value per replication.
+        confidence: two-sided confidence.
+        bounds: the values the quantity can take, such as ``(0, 100)`` for a share in percent: the interval is
+            the part of the Student-t interval that lies within them (it covers the mean at least as often).
+
+    Returns:
+        The interval; with fewer than ``MIN_FOR_INTERVAL`` values its ends are -inf and inf (no interval).
+    """
+    x = np.asarray(list(values), dtype=float)
+    interval = mean_interval(x, confidence)
+    if x.size < MIN_FOR_INTERVAL:
+        return Interval(interval.mean, -np.inf, np.inf, interval.n, confidence)
+    if bounds is None:
+        return interval
+    low, high = bounds
+    return Interval(interval.mean, max(interval.low, low), min(interval.high, high), interval.n, confidence)
+
+
+def too_few_for_intervals(replications: int) -> str | None:
+    """A sentence saying why no interval is shown with this few replications, or None when there are enough."""
+    if replications >= MIN_FOR_INTERVAL:
+        return None
+    if replications <= 1:
+        return f"One replication gives no interval: run {MIN_FOR_INTERVAL} or more (--replications) to see one."
+    quantile = stats.t.ppf(0.975, replications - 1)
+    return (
+        f"{replications} replications are too few for a meaningful 95% interval (it would reach {quantile:.1f} "
+        f"standard errors either side), so none is shown: run {MIN_FOR_INTERVAL} or more (--replications), 10 "
+        "or more for tight intervals."
+    )
 
 
 def paired_difference(treatment: Iterable[float], control: Iterable[float], confidence: float = 0.95) -> Interval:

@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 from sim.behaviour import accounting
 from sim.engine.parameters import Firm, Scenario
 from sim.experiments.evaluator import Evaluator, evaluator
-from sim.experiments.intervals import Interval, mean_interval, paired_difference
+from sim.experiments.intervals import Interval, reported_interval
 from sim.experiments.replications import run_replications
 from sim.experiments.summary import months_per_period, per_replication, steady_state_start
 
@@ -259,17 +259,20 @@ def _assess(
         return rows.groupby("seed")[column].sum() / (months * rows.groupby("seed").size())
 
     def pct(change: pd.Series, level: pd.Series) -> Interval:
-        return mean_interval(100.0 * change / level.abs().replace(0, np.nan))
+        return reported_interval(100.0 * change / level.abs().replace(0, np.nan))
+
+    def paired(treatment: pd.Series, control: pd.Series, bounds: tuple[float, float] | None = None) -> Interval:
+        return reported_interval(treatment.to_numpy() - control.reindex(treatment.index).to_numpy(), bounds=bounds)
+
+    share, gain = (0.0, 100.0), (-100.0, 100.0)
 
     profit_change = lift.profit_per_month - base.profit_per_month
     discounted_change = lift.discounted_profit - base.discounted_profit
     sources = {
-        name: paired_difference(monthly(lifted, name), monthly(baseline, name))
+        name: paired(monthly(lifted, name), monthly(baseline, name))
         for name in (*SOURCES, "exit_fees", "cost_acquisition")
     }
-    lever_cost = (
-        paired_difference(monthly(lifted, cost_column), monthly(baseline, cost_column)) if cost_column else None
-    )
+    lever_cost = paired(monthly(lifted, cost_column), monthly(baseline, cost_column)) if cost_column else None
 
     d = accounting.period_discount_rate(scenario.market.discount_rate, 1)
     rows = baseline[(baseline.firm == firm) & (baseline.period >= first)]
@@ -291,16 +294,16 @@ def _assess(
         seeds=seeds,
         baseline=baseline,
         lifted=lifted,
-        retention_before=mean_interval(base.cohort_retention_pct),
-        retention_after=mean_interval(lift.cohort_retention_pct),
-        retention_gain=paired_difference(lift.cohort_retention_pct, base.cohort_retention_pct),
-        annualised_before=mean_interval(base.annual_retention_pct),
-        annualised_after=mean_interval(lift.annual_retention_pct),
-        profit_per_month_before=mean_interval(base.profit_per_month),
-        profit_per_month_change=mean_interval(profit_change),
+        retention_before=reported_interval(base.cohort_retention_pct, bounds=share),
+        retention_after=reported_interval(lift.cohort_retention_pct, bounds=share),
+        retention_gain=paired(lift.cohort_retention_pct, base.cohort_retention_pct, gain),
+        annualised_before=reported_interval(base.annual_retention_pct, bounds=share),
+        annualised_after=reported_interval(lift.annual_retention_pct, bounds=share),
+        profit_per_month_before=reported_interval(base.profit_per_month),
+        profit_per_month_change=reported_interval(profit_change),
         profit_per_month_change_pct=pct(profit_change, base.profit_per_month),
-        discounted_profit_before=mean_interval(base.discounted_profit),
-        discounted_profit_change=mean_interval(discounted_change),
+        discounted_profit_before=reported_interval(base.discounted_profit),
+        discounted_profit_change=reported_interval(discounted_change),
         discounted_profit_change_pct=pct(discounted_change, base.discounted_profit),
         sources=sources,
         lever_cost=lever_cost,

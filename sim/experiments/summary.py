@@ -1,7 +1,9 @@
 """What each firm kept and earned, over replications, with intervals.
 
 Every number here is a mean over replications (seeds) with a Student-t 95%
-interval; a comparison of scenarios run with the same seeds puts the interval
+interval, cut to the values the metric can take (a share stays within
+0-100%) and left out with fewer than three replications
+(``sim.experiments.intervals.reported_interval``); a comparison of scenarios run with the same seeds puts the interval
 on the paired difference (common random numbers). Rates and flows are taken
 over each firm's steady state, whose start is found from the data
 (``steady_state_start``, MSER-5); shares and segments are read at the end.
@@ -12,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.experiments.intervals import Interval, mean_interval, paired_difference
+from sim.experiments.intervals import Interval, reported_interval
 
 # metric -> (label, digits)
 METRICS = {
@@ -30,6 +32,12 @@ METRICS = {
 its customers twelve months later (cohort survival, pooled over the steady state). ``annual_retention_pct``:
 the steady-state monthly retention compounded over twelve months, ``(1 - monthly churn)^12``, lower than the
 cohort figure because customers who churn fast weigh more in a month's churn than in a year's survivors."""
+
+BOUNDS = {
+    **{metric: (0.0, 100.0) for metric in METRICS if metric.endswith("_pct")},
+    "satisfaction": (0.0, 1.0),
+}
+"""The values each bounded metric can take: its interval is cut to them (a share stays within 0-100%)."""
 
 STEADY_SERIES = ("customers", "profit", "churn_rate")
 """Series whose MSER-5 truncation points are combined into a firm's steady-state start."""
@@ -177,7 +185,7 @@ def firm_summary(results: pd.DataFrame, confidence: float = 0.95) -> pd.DataFram
         values = by_firm.get_group(firm)
         row = {"firm": firm, "replications": len(values), "steady_from_month": int(values.steady_from_month.iloc[0])}
         for metric in METRICS:
-            interval = _interval(values[metric], confidence)
+            interval = _interval(values[metric], confidence, BOUNDS.get(metric))
             row.update({metric: interval.mean, f"{metric}_low": interval.low, f"{metric}_high": interval.high})
         rows.append(row)
     return pd.DataFrame(rows)
@@ -215,7 +223,12 @@ def comparison(results: pd.DataFrame, reference: str, confidence: float = 0.95) 
             row[metric] = values[metric].mean()
             if scenario == reference or len(paired) == 0:
                 continue
-            diff = paired_difference(values.loc[paired, metric], base.loc[paired, metric], confidence)
+            low, high = BOUNDS.get(metric, (-np.inf, np.inf))
+            diff = reported_interval(
+                values.loc[paired, metric].to_numpy() - base.loc[paired, metric].to_numpy(),
+                confidence,
+                (low - high, high - low),
+            )
             row.update({f"{metric}_diff": diff.mean, f"{metric}_diff_low": diff.low, f"{metric}_diff_high": diff.high})
         rows.append(row)
     return pd.DataFrame(rows)
@@ -230,8 +243,8 @@ def per_replication_by_scenario(results: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def _interval(values: pd.Series, confidence: float) -> Interval:
+def _interval(values: pd.Series, confidence: float, bounds: tuple[float, float] | None = None) -> Interval:
     values = values.dropna()
     if values.empty:
         return Interval(np.nan, np.nan, np.nan, 0, confidence)
-    return mean_interval(values, confidence)
+    return reported_interval(values, confidence, bounds)

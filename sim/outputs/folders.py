@@ -10,18 +10,26 @@ by ``write_atomically``: to a hidden partial file beside them, then renamed.
 ``publish`` is the one way a command writes its results folder: data tables,
 figures, the report in Markdown and HTML, and the manifest that says how to
 reproduce them.
+
+Before anything runs, a command asks ``check_results_folder`` and
+``check_output_file`` whether its outputs can be written: a folder that is a
+file, that cannot be created or written, a file that is one of the command's
+inputs, or one that exists already (without ``force``) is refused as an
+``OutputError``, in one line, while nothing has been computed yet.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import hashlib
 import json
 import os
 import platform
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -33,8 +41,109 @@ import pandas as pd
 from sim.engine.model import package_version
 from sim.outputs.reports.markdown import to_html
 
+LONGEST_LABEL_BYTES = 96
+"""Longest label a results folder's name starts with, in UTF-8 bytes (a file name may have 255)."""
+
 Content = str | bytes | Callable[[Path], object]
 """What ``write_atomically`` writes: text (UTF-8), bytes, or a function that writes the file at the path it is given."""
+
+
+class OutputError(ValueError):
+    """An output that cannot or must not be written; the message is one line for the user."""
+
+
+def check_results_folder(root: Path | str, label: str, option: str = "--out") -> None:
+    """Refuse, before anything runs, a folder that cannot receive a results folder labelled ``label``.
+
+    The folder (and any folder above it that is missing) is created for a
+    moment, a hidden folder named as the partial results folder will be is
+    made and removed in it, and whatever did not exist before is removed
+    again: so a folder that is a file, that cannot be created or written, or
+    a name the file system refuses, is found while nothing has been computed.
+
+    Raises:
+        OutputError: in one line naming the option, the folder and what is wrong.
+    """
+    root = Path(root)
+    shown = f"{option} {root}"
+    _check_folder_path(root, shown)
+    created: list[Path] = []
+    try:
+        for folder in reversed([root, *root.parents]):
+            if not folder.exists():
+                folder.mkdir()
+                created.append(folder)
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        probe = root / f".{safe_name(label)}-{stamp}-99.partial-{os.getpid()}-probe123"
+        probe.mkdir()
+        probe.rmdir()
+    except OSError as error:
+        raise OutputError(f"{shown}: cannot write there: {error.strerror or error}") from None
+    finally:
+        for folder in reversed(created):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
+def check_output_file(
+    path: Path | str, option: str, *, force: bool = False, inputs: Iterable[tuple[str, Path | str]] = ()
+) -> Path:
+    """Refuse, before anything runs, a file that must not or cannot be written.
+
+    Never one of the command's ``inputs`` (even with ``force``); not a file
+    that exists unless ``force``; not in a folder that is missing, that is a
+    file, or where a file cannot be created (a hidden file is created and
+    removed there to find out).
+
+    Args:
+        path: the file to write.
+        option: the option that named it, for the message (``--out``).
+        force: whether an existing file may be replaced.
+        inputs: (what each input is, such as ``"the scenario file"``, its path).
+
+    Returns:
+        The path.
+
+    Raises:
+        OutputError: in one line naming the option, the file and what is wrong.
+    """
+    path = Path(path)
+    shown = f"{option} {path}"
+    if path.is_dir():
+        raise OutputError(f"{shown}: is a folder; give the name of the file to write")
+    for what, source in inputs:
+        if _same_file(path, Path(source)):
+            raise OutputError(f"{shown}: is {what} this command reads; write to another file")
+    _check_folder_path(path.parent, shown, must_exist=True)
+    if path.exists() and not force:
+        raise OutputError(f"{shown}: already exists; give --force to replace it")
+    probe = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        probe.unlink()
+    except FileExistsError:
+        pass  # a partial file of this very process: writable
+    except OSError as error:
+        raise OutputError(f"{shown}: cannot write there: {error.strerror or error}") from None
+    return path
+
+
+def _check_folder_path(folder: Path, shown: str, must_exist: bool = False) -> None:
+    """Refuse a folder path that is, or lies under, a file (or, with ``must_exist``, that does not exist)."""
+    for above in (folder, *folder.parents):
+        if above.exists():
+            if not above.is_dir():
+                raise OutputError(f"{shown}: {above} is a file, not a folder")
+            break
+        if must_exist:
+            raise OutputError(f"{shown}: no such folder {folder}")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def write_atomically(path: Path | str, content: Content) -> Path:
@@ -204,5 +313,16 @@ def process_alive(pid: int) -> bool:
 
 
 def safe_name(label: str) -> str:
-    """A label as a folder name: letters, digits, ``-`` and ``_`` (``run`` when nothing is left)."""
-    return "".join(c if c.isalnum() or c in "-_" else "-" for c in label).strip("-") or "run"
+    """A label as a folder name: letters, digits, ``-`` and ``_`` (``run`` when nothing is left).
+
+    A label longer than ``LONGEST_LABEL_BYTES`` in UTF-8 is cut there and
+    ends in eight hex digits of its hash, so that two long labels that start
+    alike still name different folders, and no name is too long for the file
+    system.
+    """
+    name = "".join(c if c.isalnum() or c in "-_" else "-" for c in label).strip("-") or "run"
+    if len(name.encode("utf-8")) <= LONGEST_LABEL_BYTES:
+        return name
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+    cut = name.encode("utf-8")[: LONGEST_LABEL_BYTES - 9].decode("utf-8", errors="ignore").rstrip("-")
+    return f"{cut}-{digest}"

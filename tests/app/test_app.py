@@ -271,6 +271,84 @@ def test_app_serves_127_0_0_1_unless_told_otherwise():
     assert command[command.index("--host") + 1] == "127.0.0.1"
 
 
+@pytest.mark.parametrize("host", ["", "  ", "127.0.0.1", "localhost", "::1"])
+def test_an_empty_host_is_this_machine_and_loopback_needs_no_flag(host):
+    from sim.cli.classroom import serving_address
+
+    address, problem = serving_address(host, allow_network=False)
+    assert problem is None and address == (host.strip() or "127.0.0.1")
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::"])
+def test_a_host_beyond_this_machine_needs_allow_network(host):
+    result = CliRunner().invoke(cli, ["app", "--host", host, "--no-browser"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: --host {host}: serves the page beyond this machine, to anyone who can reach it; give "
+        "--allow-network to mean it (the default, 127.0.0.1, serves this machine only)\n"
+    )
+
+
+def test_an_address_this_machine_does_not_have_is_named_as_such_not_as_in_use():
+    import ipaddress
+
+    have = {info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None)}
+    if "10.255.255.1" in have:
+        pytest.skip("this machine has 10.255.255.1")
+    assert ipaddress.ip_address("10.255.255.1").is_private
+    result = CliRunner().invoke(cli, ["app", "--host", "10.255.255.1", "--allow-network", "--no-browser"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: --host 10.255.255.1: 10.255.255.1 is not an address of this machine; give one it has\n"
+    )
+    unknown = CliRunner().invoke(cli, ["app", "--host", "no-such-host.invalid", "--no-browser"])
+    assert unknown.exit_code == 2 and unknown.stderr.startswith("error: --host no-such-host.invalid: no such host")
+
+
+def test_the_address_printed_is_one_a_browser_opens():
+    from sim.cli.classroom import url_of
+
+    assert url_of("127.0.0.1", 8765) == "http://127.0.0.1:8765/"
+    assert url_of("::1", 8765) == "http://[::1]:8765/"
+    assert url_of("0.0.0.0", 8765) == "http://127.0.0.1:8765/"
+
+
+def test_a_launcher_killed_outright_takes_its_server_with_it():
+    """SIGKILL of loyalty app once left the Solara server listening on its port."""
+    port = _free_port()
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "sim.cli", "app", "--customers", "200", "--port", str(port), "--no-browser"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            assert launcher.poll() is None and time.monotonic() < deadline, "loyalty app did not start"
+            time.sleep(0.25)
+        launcher.kill()
+        launcher.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) != 0:
+                    break
+            assert time.monotonic() < deadline, "the server still listens after its launcher was killed"
+            time.sleep(0.1)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+            launcher.wait()
+
+
 def test_the_page_reads_the_environment_the_launcher_sets(monkeypatch):
     from sim.app.model import launch_settings
     from sim.cli.classroom import server_environment

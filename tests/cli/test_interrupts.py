@@ -220,3 +220,70 @@ def test_a_folder_whose_final_rename_fails_leaves_no_partial_folder(tmp_path, mo
             folder.write("report.md", "all of it")
     monkeypatch.undo()
     assert list(tmp_path.iterdir()) == []
+
+
+# --- hardening, round two: quiet at every moment, and nothing left running ---------------------------------------
+
+
+def wait_for_workers(process: subprocess.Popen, timeout: float = 90.0) -> None:
+    """Wait until the run has started a child process (the fork server that starts its workers)."""
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and not children.read_text().split():
+        assert time.monotonic() < deadline, "no worker process ever started"
+        time.sleep(0.005)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupt_while_the_command_starts_is_quiet(tmp_path, signum):
+    """Ctrl-C while NumPy, pandas and Mesa still load: no KeyboardInterrupt traceback, status 130 (143 for SIGTERM)."""
+    process = start_run(tmp_path / "results", *QUICK)
+    time.sleep(0.3)
+    os.killpg(process.pid, signum)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signum, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.05, 0.3])
+def test_an_interrupt_as_the_workers_start_prints_no_fork_server_traceback(tmp_path, delay):
+    """Ctrl-C just as the fork server starts the workers once printed a FileNotFoundError traceback."""
+    process = start_run(tmp_path / "results", "--customers", "20000", "-r", "4", "-j", "2")
+    wait_for_workers(process)
+    time.sleep(delay)
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGINT, stderr
+    assert "Traceback" not in stderr and "Error" not in stderr, stderr
+    deadline = time.monotonic() + 10
+    while live_members(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert live_members(process.pid) == []
+
+
+def test_a_run_killed_outright_leaves_no_process_running(tmp_path):
+    """SIGKILL of loyalty run once left the fork server, the resource tracker and a worker alive for minutes."""
+    process = start_run(tmp_path / "results", "--customers", "100000", "-r", "4", "-j", "2")
+    wait_for_workers(process)
+    deadline = time.monotonic() + 60
+    while len(live_members(process.pid)) < 4 and time.monotonic() < deadline:  # run, tracker, server, a worker
+        time.sleep(0.05)
+    time.sleep(1.0)  # the workers are busy with their replications
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while live_members(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert live_members(process.pid) == [], "processes outlived the run they worked for"
+
+
+def test_the_fork_server_hides_only_the_failures_of_a_pool_that_is_gone():
+    script = (
+        "import sys, sim.experiments.forkserver\n"
+        "sys.excepthook(FileNotFoundError, FileNotFoundError(2, 'No such file or directory'), None)\n"
+        "sys.excepthook(KeyboardInterrupt, KeyboardInterrupt(), None)\n"
+        "sys.excepthook(ValueError, ValueError('a real failure'), None)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPOSITORY)
+    assert "FileNotFoundError" not in result.stderr and "KeyboardInterrupt" not in result.stderr
+    assert "ValueError: a real failure" in result.stderr

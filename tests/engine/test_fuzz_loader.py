@@ -478,8 +478,15 @@ def shipped_with(folder: Path, body: str, name: str = "mutant.toml") -> str:
         (
             '[[events]]\nmonth = 3\nfirm = "B"\nlever = "price"\nto = 1e308\n[[events]]\nmonth = 4\nfirm = "B"\n'
             'lever = "price"\nby = 9.0\n',
-            "mutant.toml: events[1].by = 9.0: would set B's price to inf at month 4",
+            "mutant.toml: events[0].to = 1e+308: would set B's price to 1e+308 at month 3, "
+            "but price must be <= 1000000",
         ),
+        (
+            '[[events]]\nmonth = 3\nfirm = "B"\nlever = "price"\nto = 1e6\n[[events]]\nmonth = 4\nfirm = "B"\n'
+            'lever = "price"\nby = 9.0\n',
+            "mutant.toml: events[1].by = 9.0: would set B's price to 1e+07 at month 4, but price must be <= 1000000",
+        ),
+        ('[[firms]]\nname = "A"\nprice = 1e308\n', "mutant.toml: firms[0].price = 1e+308: must be <= 1000000.0"),
         ('[market]\n"custo\\nmers" = 5\n', 'mutant.toml: market."custo\\nmers": unknown field'),
         (
             '[[firms]]\nname = "A"\ngold_after = 1\n',
@@ -507,6 +514,8 @@ def shipped_with(folder: Path, body: str, name: str = "mutant.toml") -> str:
         "event-out-of-range",
         "relative-event-out-of-range",
         "event-overflows",
+        "event-beyond-the-money-bound",
+        "price-beyond-the-money-bound",
         "newline-in-key",
         "cross-field-rule",
         "shares-rule",

@@ -132,3 +132,76 @@ def test_every_shipped_scenario_loads_and_runs_briefly(path):
     small = scenario.model_copy(update={"market": scenario.market.model_copy(update={"customers": 300, "periods": 6})})
     df = LoyaltyModel(small, seed=scenario.seed).run().results()
     assert len(df) == 6 * len(scenario.firms)
+
+
+# --- hardening, round two: what a careless and a hostile user found ------------------------------------------------
+
+
+def test_a_what_if_without_a_name_is_named_for_its_own_file_not_its_parent(tmp_path):
+    write(tmp_path, "parent.toml", f'extends = "{BASELINE}"\nname = "parent"\n')
+    child = write(tmp_path, "my_whatif.toml", 'extends = "parent.toml"\n[[firms]]\nname = "A"\nprice = 31.0\n')
+    assert load_scenario(child).name == "my_whatif"
+    assert load_scenario(what_if(tmp_path, "")).name == "what_if"
+    named = write(tmp_path, "named.toml", 'extends = "parent.toml"\nname = "mine"\n')
+    assert load_scenario(named).name == "mine" and load_scenario(tmp_path / "parent.toml").name == "parent"
+
+
+def test_a_utf8_byte_order_mark_is_accepted(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b'\xef\xbb\xbfname = "bom"\n[market]\ncustomers = 300\n')
+    scenario = load_scenario(path)
+    assert scenario.name == "bom" and scenario.market.customers == 300
+
+
+def test_a_utf16_file_is_named_for_what_it_is(tmp_path):
+    path = tmp_path / "wide.toml"
+    path.write_bytes('name = "wide"\n'.encode("utf-16"))
+    assert error_of(path).endswith(
+        "wide.toml: not UTF-8 text: it starts with a UTF-16 byte-order mark; save the file as UTF-8"
+    )
+
+
+def test_a_chain_of_a_thousand_extends_is_refused_in_one_line(tmp_path):
+    write(tmp_path, "c0.toml", 'name = "c"\n')
+    for i in range(1, 1000):
+        write(tmp_path, f"c{i}.toml", f'extends = "c{i - 1}.toml"\n')
+    message = error_of(tmp_path / "c999.toml")
+    assert message.startswith(f"{tmp_path / 'c999.toml'}: extends: a chain of more than 32 files")
+    assert load_scenario(tmp_path / "c31.toml").name == "c31"  # 32 files are fine
+
+
+@pytest.mark.parametrize("name", ["", "  "])
+def test_an_empty_scenario_name_says_so_rather_than_naming_a_folder(name):
+    message = error_of(name)
+    assert message.startswith(f"scenario {name!r}: empty; give a scenario file or the name of a shipped scenario")
+    assert "folder" not in message and "baseline" in message
+
+
+MONEY = {
+    "firms": [
+        "price",
+        "brand_investment",
+        "care_spend",
+        "acquisition_spend",
+        "recovery_cost",
+        "exit_fee",
+        "points_cap",
+        "silver_perk",
+        "gold_perk",
+        "unit_cost",
+        "serving_cost",
+    ],
+    "market": ["care_scale", "brand_scale"],
+}
+
+
+@pytest.mark.parametrize(
+    ("table", "field"), [(table, field) for table, fields in MONEY.items() for field in fields], ids="-".join
+)
+def test_every_money_field_is_bounded_so_that_no_run_books_infinite_profit(tmp_path, table, field):
+    header = '[[firms]]\nname = "A"\n' if table == "firms" else f"[{table}]\n"
+    where = "firms[0]" if table == "firms" else table
+    assert error_of(what_if(tmp_path, f"{header}{field} = 1e308\n")).endswith(
+        f"what_if.toml: {where}.{field} = 1e+308: must be <= 1000000.0"
+    )
+    assert getattr(load_scenario(what_if(tmp_path, f"{header}{field} = 1e6\n")), table)  # the bound itself is allowed

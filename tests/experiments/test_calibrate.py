@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from sim import Event, Market, Population, Scenario
 from sim.cli import app
-from sim.engine.scenario_files import load_scenario
+from sim.engine.scenario_files import SHIPPED, load_scenario
 from sim.experiments.calibration import (
     CalibrationError,
     apply_settings,
@@ -157,6 +157,17 @@ def test_a_table_reads_with_comments_a_period_zero_and_cohort_sizes(tmp_path):
         ),
         ("period,retained\n1,0.9\n2,0.85,7\n3,0.8\n", "line 3: 3 fields, expected 2 (period,retained)"),
         ("period,retained\n0,1\n", "no period after period 0"),
+        (
+            "period,retained\n1,0.9\n20000,0.85\n",
+            "line 3: period = 20000: must be a whole number from 0 to 10,000 (periods since the cohort started; "
+            "the longest horizon a run may have)",
+        ),
+        ("period,retained\n1,0.9\n1000000000,0.85\n", "line 3: period = 1e+09: must be a whole number from 0"),
+        ("period,retained\n1,0.9\n1e26,0.85\n", "line 3: period = 1e+26: must be a whole number from 0"),
+        (
+            "period,retained,customers\n1,0.9,1e26\n",
+            "line 2: customers = 1e+26: must be a whole number from 1 to 1e+12",
+        ),
         ("# nothing here\n", "empty; expected a header line"),
     ],
 )
@@ -309,6 +320,10 @@ def test_the_commands_write_a_table_then_calibrate_to_it_end_to_end(tmp_path):
     assert made.exit_code == 0, made.output
     assert read_retention_table(table).customers.tolist() == [800] * 12
     assert "# Changed: population.review_probability=0.05." in table.read_text()
+    assert (
+        "# Set by the command line, not by the scenario file: market.customers = 1500 (--customers 1500; "
+        "the scenario file says 10000)."
+    ) in table.read_text()
 
     written = tmp_path / "mine.toml"
     result = runner.invoke(
@@ -378,6 +393,17 @@ def test_the_commands_write_a_table_then_calibrate_to_it_end_to_end(tmp_path):
     assert "held-out periods 9-12" in result.output and "calibrated scenario:" in result.output
     checked = runner.invoke(app, ["check", str(written)])
     assert checked.exit_code == 0 and ": ok - baseline_calibrated" in checked.output
+    # The written file is the shipped baseline edited: its comments kept, every override stated and marked.
+    text = written.read_text()
+    override = "market.customers = 1500 (--customers 1500; the scenario file says 10000)"
+    assert f"# Set by the command line, not by the scenario file:\n#   {override}\n" in text
+    assert f"#   {override}" in (folder / "baseline_calibrated.toml").read_text()
+    assert manifest["overrides"] == [override]
+    shipped = (SHIPPED / "baseline.toml").read_text()
+    comments = [line for line in shipped.splitlines() if line.startswith("#")]
+    assert comments and all(line in text.splitlines() for line in comments)
+    assert "customers = 1500 # --customers 1500 (the scenario file says 10000)" in text
+    assert "review_probability = " in text and "# fitted to cohort.csv (the file says " in text
 
 
 @pytest.mark.parametrize(

@@ -128,7 +128,7 @@ def test_a_scheduler_that_does_not_answer_is_one_line_and_status_2(tmp_path):
             "--customers",
             "200",
             "--periods",
-            "2",
+            "60",  # exit_fee_ban's ban at month 48 happens: no warning before the error
             "-r",
             "2",
             "--scheduler",

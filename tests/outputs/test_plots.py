@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,7 +12,16 @@ import pytest
 from sim import Market, Scenario
 from sim.experiments.intervals import mean_band
 from sim.experiments.replications import run_replications
-from sim.outputs.figures.runs import plot_comparison, plot_run
+from sim.outputs.figures.runs import loyalty_segments_figure, plot_comparison, plot_run, with_monthly_measures
+from sim.outputs.figures.style import (
+    DPI,
+    FIGSIZE,
+    STYLE,
+    finish,
+    overlapping_labels,
+    texts_outside,
+    thin_overlapping_labels,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 RUN_FIGURES = ["market_share.png", "churn_retention.png", "profit.png", "loyalty_segments.png"]
@@ -117,3 +127,54 @@ def test_nothing_to_draw_writes_nothing(results, tmp_path):
     assert plot_comparison(results.iloc[0:0], folder) == []
     assert plot_run(pd.DataFrame(), folder) == []
     assert not folder.exists() or not any(folder.iterdir())
+
+
+# --- every figure at its saved size -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ten_years() -> pd.DataFrame:
+    return run_replications(Scenario(market=Market(customers=200, periods=120)), range(3))
+
+
+def test_the_loyalty_segments_of_ten_years_label_their_months_without_overlap(ten_years):
+    """Three narrow panels of 120 months: a label a year made '12243648...'; the labels now fit the panel."""
+    with plt.rc_context(STYLE):
+        figure = loyalty_segments_figure(with_monthly_measures(ten_years))
+        figure.set_dpi(DPI)
+        figure.canvas.draw()  # as saved: the slide's size and resolution, before any label is thinned
+        try:
+            assert overlapping_labels(figure) == []
+            for ax in figure.axes:
+                shown = [int(t.get_text()) for t in ax.get_xticklabels() if t.get_text()]
+                assert len(shown) >= 3 and all(month % 12 == 0 for month in shown), shown
+        finally:
+            plt.close(figure)
+
+
+def test_overlapping_labels_are_found_and_thinned_until_none_overlap():
+    with plt.rc_context(STYLE):
+        figure, ax = plt.subplots(figsize=(3, 2), dpi=DPI)
+        ax.set_xticks(range(40), [f"label {i}" for i in range(40)])
+        try:
+            figure.canvas.draw()
+            assert overlapping_labels(figure)
+            thin_overlapping_labels(figure)
+            figure.canvas.draw()
+            assert overlapping_labels(figure) == []
+            assert sum(t.get_visible() for t in ax.get_xticklabels()) >= 2
+        finally:
+            plt.close(figure)
+
+
+def test_a_long_note_wraps_inside_the_figure(results, tmp_path):
+    plot_run(results, tmp_path)  # the churn figure's note is three sentences long; conftest checks it stays inside
+    with plt.rc_context(STYLE):
+        figure, ax = plt.subplots(figsize=FIGSIZE, dpi=DPI)
+        ax.plot([1, 2], [1, 2], label="x")
+        finish(figure, "title", "word " * 200, legend_title="x")
+        try:
+            figure.canvas.draw()
+            assert texts_outside(figure) == []
+        finally:
+            plt.close(figure)

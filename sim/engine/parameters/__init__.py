@@ -9,7 +9,7 @@ them per period); utilities are in units of the taste shock's scale, so a
 difference of 1 between two options moves a 50/50 choice to about 73/27.
 """
 
-from sim.engine.parameters.base import MAX_FIRMS, Parameters, parameter_table
+from sim.engine.parameters.base import MAX_FIRMS, MAX_MONEY, MAX_PERIODS, Parameters, parameter_table
 from sim.engine.parameters.firm import ADJUSTABLE_LEVERS, Firm
 from sim.engine.parameters.market import Market
 from sim.engine.parameters.population import Population
@@ -18,6 +18,8 @@ from sim.engine.parameters.scenario import Event, Scenario
 __all__ = [
     "ADJUSTABLE_LEVERS",
     "MAX_FIRMS",
+    "MAX_MONEY",
+    "MAX_PERIODS",
     "Event",
     "Firm",
     "Market",

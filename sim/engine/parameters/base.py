@@ -6,6 +6,17 @@ from pydantic import BaseModel, ConfigDict
 
 MAX_FIRMS = 100
 """The most firms a market may have."""
+MAX_PERIODS = 10_000
+"""The longest horizon a run may have, in periods (833 years of months): the bound of ``Market.periods``, and of
+every horizon a study derives from data, such as the periods of a cohort retention table."""
+MAX_MONEY = 1_000_000.0
+"""The most any amount of money a scenario sets may be (a price, a fee, a spend or cost per customer-month, a perk).
+
+The default price is 30 a month: a million is far beyond any market the
+model stands for, and keeps every sum a run makes (revenue, profit,
+discounted profit over 10,000 periods of 50 million customers) a finite
+number.
+"""
 
 
 class Parameters(BaseModel):

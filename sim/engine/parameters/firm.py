@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from sim.engine.parameters.base import Parameters
+from sim.engine.parameters.base import MAX_MONEY, Parameters
 
 
 class Firm(Parameters):
     """The levers a firm's strategist pulls, and its costs."""
 
     name: str = Field("A", min_length=1, max_length=40, description="Name shown in results and plots.")
-    price: float = Field(30.0, ge=0, description="Price per month for a customer of base spend. Assumption.")
+    price: float = Field(
+        30.0, ge=0, le=MAX_MONEY, description="Price per month for a customer of base spend. Assumption."
+    )
     quality: float = Field(
         0.7, ge=0, le=1, description="Mean service quality delivered, 0 (worst) to 1 (best). Assumption."
     )
@@ -24,11 +26,12 @@ class Firm(Parameters):
     failure_severity: float = Field(0.4, ge=0, le=1, description="Quality lost in a failure (0..1 scale). Assumption.")
     image: float = Field(0.5, ge=0, le=1, description="Brand image at the start, 0..1. Assumption.")
     brand_investment: float = Field(
-        0.5, ge=0, description="Brand investment per customer-month; renews image. Assumption."
+        0.5, ge=0, le=MAX_MONEY, description="Brand investment per customer-month; renews image. Assumption."
     )
     care_spend: float = Field(
         1.0,
         ge=0,
+        le=MAX_MONEY,
         description="Care and retention spend per customer-month (contact, remembering the customer). "
         "Source: the rule that acquiring a customer costs about 6x keeping one: 12 a year against an acquisition "
         "spend of 75.",
@@ -36,6 +39,7 @@ class Firm(Parameters):
     acquisition_spend: float = Field(
         75.0,
         ge=0,
+        le=MAX_MONEY,
         description="Spend per new customer (commission, welcome offer); prospects value it as a price cut "
         "spread over a year. Source: the rule that a new customer costs 6x keeping one.",
     )
@@ -47,10 +51,11 @@ class Firm(Parameters):
             "Probability that a complaint is resolved. Source: TARP, resolution rates; the level is an assumption."
         ),
     )
-    recovery_cost: float = Field(20.0, ge=0, description="Cost of resolving one complaint. Assumption.")
+    recovery_cost: float = Field(20.0, ge=0, le=MAX_MONEY, description="Cost of resolving one complaint. Assumption.")
     exit_fee: float = Field(
         0.0,
         ge=0,
+        le=MAX_MONEY,
         description="Fee a customer pays on leaving (financial switching cost). Source: Burnham et al. (2003).",
     )
     contract_months: int = Field(
@@ -68,7 +73,10 @@ class Firm(Parameters):
         "Source: Burnham, Frels & Mahajan (2003): forfeited points are a financial switching cost.",
     )
     points_cap: float = Field(
-        100.0, ge=0, description="Most points a customer can hold (they are redeemed beyond it). Assumption."
+        100.0,
+        ge=0,
+        le=MAX_MONEY,
+        description="Most points a customer can hold (they are redeemed beyond it). Assumption.",
     )
     silver_after: int = Field(
         12, ge=0, le=100_000, description="Tenure, in months, that earns the silver tier. Assumption."
@@ -79,11 +87,15 @@ class Firm(Parameters):
     silver_perk: float = Field(
         0.0,
         ge=0,
+        le=MAX_MONEY,
         description="Value of silver-tier perks per month, lost on leaving (a financial switching cost). "
         "Source: membership tiers as financial switching costs (Burnham, Frels & Mahajan 2003).",
     )
     gold_perk: float = Field(
-        0.0, ge=0, description="Value of gold-tier perks per month, lost on leaving (a financial switching cost)."
+        0.0,
+        ge=0,
+        le=MAX_MONEY,
+        description="Value of gold-tier perks per month, lost on leaving (a financial switching cost).",
     )
     relational_bond: float = Field(
         0.0,
@@ -92,10 +104,13 @@ class Firm(Parameters):
         "Source: Burnham, Frels & Mahajan (2003), relational switching costs.",
     )
     unit_cost: float = Field(
-        12.0, ge=0, description="Cost of goods per month and unit of spend (per customer of base spend). Assumption."
+        12.0,
+        ge=0,
+        le=MAX_MONEY,
+        description="Cost of goods per month and unit of spend (per customer of base spend). Assumption.",
     )
     serving_cost: float = Field(
-        6.0, ge=0, description="Cost of serving a new customer per month; falls with tenure. Assumption."
+        6.0, ge=0, le=MAX_MONEY, description="Cost of serving a new customer per month; falls with tenure. Assumption."
     )
     save_rate: float = Field(
         0.0,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from sim.engine.parameters.base import Parameters
+from sim.engine.parameters.base import MAX_MONEY, MAX_PERIODS, Parameters
 
 PERIOD_MONTHS = (1, 2, 3, 4, 6, 12)
 """Period lengths a market may have: a whole number of periods in a year, so that a year is always a period boundary."""
@@ -23,7 +23,7 @@ class Market(Parameters):
     periods: int = Field(
         120,
         ge=1,
-        le=10_000,
+        le=MAX_PERIODS,
         description="Number of periods simulated, each ``period_months`` long. Assumption: ten years of months.",
     )
     period_months: int = Field(
@@ -91,6 +91,7 @@ class Market(Parameters):
     care_scale: float = Field(
         2.0,
         gt=0,
+        le=MAX_MONEY,
         description="Care spend per customer-month at which 63% of the care effect is reached. Assumption.",
     )
     brand_decay: float = Field(
@@ -110,6 +111,7 @@ class Market(Parameters):
     brand_scale: float = Field(
         1.0,
         gt=0,
+        le=MAX_MONEY,
         description="Brand investment per customer-month at which 63% of the brand effect is reached. Assumption.",
     )
     patronage_months: float = Field(

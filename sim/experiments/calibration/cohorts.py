@@ -9,7 +9,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from sim.engine.model import LoyaltyModel
-from sim.engine.parameters import Scenario
+from sim.engine.parameters import MAX_PERIODS, Scenario
+from sim.experiments.calibration.observed import CalibrationError
 from sim.experiments.calibration.sbg import churn_by_tenure
 from sim.experiments.evaluator import Evaluator, evaluator
 
@@ -132,10 +133,25 @@ def simulate_cohorts(
     ``workers``, ``scheduler`` and ``runner`` choose where the runs go, as in
     ``sim.experiments.replications.run_replications``.
     """
+    check_run_length(horizon, warmup, window, "--months")
     runner = runner if runner is not None else evaluator(workers, scheduler)
     calls = [(scenario, firm, seed, horizon, warmup, window) for seed in seeds]
     with tqdm(total=len(seeds), desc=f"cohort of {firm}", unit="run", disable=not progress, leave=False) as bar:
         return pooled(runner.map(simulate_cohort, calls, progress=bar))
+
+
+def check_run_length(horizon: int, warmup: int, window: int, option: str = "--horizon") -> None:
+    """Refuse a cohort study whose runs (warm-up, horizon and window) would be longer than any run may be.
+
+    Raises:
+        CalibrationError: naming the option, the length and the limit.
+    """
+    periods = warmup + horizon + window
+    if periods > MAX_PERIODS:
+        raise CalibrationError(
+            f"{option} {horizon}: with a warm-up of {warmup} and a window of {window}, each run would last "
+            f"{periods:,} periods; a run may last at most {MAX_PERIODS:,}"
+        )
 
 
 def sample_cohort(survival: np.ndarray, customers: int, rng: np.random.Generator) -> np.ndarray:

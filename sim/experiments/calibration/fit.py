@@ -12,7 +12,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from sim.engine.parameters import Scenario
-from sim.experiments.calibration.cohorts import CohortCounts, pooled, simulate_cohort
+from sim.experiments.calibration.cohorts import CohortCounts, check_run_length, pooled, simulate_cohort
 from sim.experiments.calibration.observed import CalibrationError, RetentionTable, conditional_log_likelihood
 from sim.experiments.calibration.sbg import SbgFit, fit_sbg
 from sim.experiments.calibration.surface import Surface, bootstrap_sbg, spread_out
@@ -254,6 +254,7 @@ def calibrate(
     horizon = table.last_period + 12 if horizon is None else int(horizon)
     if horizon < table.last_period:
         raise CalibrationError(f"--horizon {horizon}: must reach the table's last period, {table.last_period}")
+    check_run_length(horizon, warmup, window)
     if bootstrap < 20:
         raise CalibrationError(f"--bootstrap {bootstrap}: must be at least 20 for a 95% interval")
 

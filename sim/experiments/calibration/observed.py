@@ -11,7 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.engine.parameters import MAX_PERIODS
+
 COLUMNS = ("period", "retained", "customers")
+MAX_COHORT = 10**12
+"""The largest cohort a table may give (a trillion customers): beyond it a count is no count of customers."""
 
 
 class CalibrationError(ValueError):
@@ -153,9 +157,10 @@ def _validated(rows: list[dict], source: str, *, lines: list[int], where: str, s
     for row, line in zip(rows, lines, strict=True):
         place = f"{source}: {where} {line}"
         p = _number(row["period"], f"{place}: period", whole=True)
-        if p < 0:
+        if not 0 <= p <= MAX_PERIODS:
             raise CalibrationError(
-                f"{place}: period = {p}: must be a whole number >= 0 (periods since the cohort started)"
+                f"{place}: period = {p:.6g}: must be a whole number from 0 to {MAX_PERIODS:,} (periods since the "
+                "cohort started; the longest horizon a run may have)"
             )
         r = _number(row["retained"], f"{place}: retained")
         if not 0.0 <= r <= 1.0:
@@ -175,8 +180,11 @@ def _validated(rows: list[dict], source: str, *, lines: list[int], where: str, s
             )
         if has_customers:
             c = _number(row["customers"], f"{place}: customers", whole=True)
-            if c < 1:
-                raise CalibrationError(f"{place}: customers = {c}: must be a whole number >= 1 (the cohort's size)")
+            if not 1 <= c <= MAX_COHORT:
+                raise CalibrationError(
+                    f"{place}: customers = {c:.6g}: must be a whole number from 1 to {MAX_COHORT:.0e} "
+                    "(the cohort's size)"
+                )
             if customers and c > customers[-1]:
                 raise CalibrationError(
                     f"{place}: customers = {c} after {customers[-1]}: must not rise (a cohort cannot gain members)"

@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from sim.experiments.intervals import mean_band
+from sim.experiments.intervals import MIN_FOR_INTERVAL, mean_band
 from sim.experiments.summary import steady_state_start
 from sim.outputs.figures.style import (
     BAND_ALPHA,
@@ -316,7 +316,7 @@ def draw_lines(
         if line.empty:
             continue
         ax.plot(line["month"], line["mean"], color=colour, label=str(name))
-        if (line["n"] > 1).any():
+        if (line["n"] >= MIN_FOR_INTERVAL).any():
             ax.fill_between(line["month"], line["low"], line["high"], color=colour, alpha=BAND_ALPHA, linewidth=0)
 
 
@@ -335,7 +335,7 @@ def draw_bars(
         rows = band[band["scenario"] == scenario].set_index("firm").reindex(firms)
         x = np.arange(len(firms)) + (i - (len(scenarios) - 1) / 2) * width
         errors = np.vstack([rows["mean"] - rows["low"], rows["high"] - rows["mean"]])
-        has_interval = bool((rows["n"] > 1).any())
+        has_interval = bool((rows["n"] >= MIN_FOR_INTERVAL).any())
         ax.bar(
             x,
             rows["mean"],

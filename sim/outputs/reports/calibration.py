@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -54,8 +55,20 @@ CAPTIONS = {
 }
 
 
-def publish_calibration(result: Calibration, out: Path, retention: Path, *, source: str, command: str) -> Path:
-    """Write the calibration's results folder atomically: tables, figures, report, calibrated scenario, manifest."""
+def publish_calibration(
+    result: Calibration,
+    out: Path,
+    retention: Path,
+    *,
+    source: str,
+    command: str,
+    overrides: Sequence[str] = (),
+) -> Path:
+    """Write the calibration's results folder atomically: tables, figures, report, calibrated scenario, manifest.
+
+    ``overrides`` are the command line's changes to the scenario file (``market.customers = 2,000 (--customers
+    ...)``), stated in the calibrated scenario's header and the manifest.
+    """
     c = result
     toml_name = f"{c.calibrated.name}.toml"
     return publish(
@@ -69,7 +82,7 @@ def publish_calibration(result: Calibration, out: Path, retention: Path, *, sour
         },
         files={
             "observed.csv": Path(retention).read_bytes(),
-            toml_name: scenario_toml(c.calibrated, toml_comment(c, command)),
+            toml_name: scenario_toml(c.calibrated, toml_comment(c, command, overrides)),
         },
         figures=lambda folder: calibration_figures(c, folder),
         report=lambda figures: calibration_report(c, figures, toml_name, command),
@@ -100,6 +113,7 @@ def publish_calibration(result: Calibration, out: Path, retention: Path, *, sour
         bootstrap=int(len(c.bootstrap)),
         sbg={"alpha": c.sbg.alpha, "beta": c.sbg.beta},
         calibrated_scenario=toml_name,
+        overrides=list(overrides),
         reproduce=command,
     )
 
@@ -244,8 +258,8 @@ def _method(c: Calibration) -> str:
     )
 
 
-def toml_comment(c: Calibration, command: str) -> str:
-    """The header of the calibrated scenario file: where it comes from and what was fitted."""
+def toml_comment(c: Calibration, command: str, overrides: Sequence[str] = ()) -> str:
+    """The header of the calibrated scenario file: where it comes from, what was fitted, what the command set."""
     lines = [
         f"{c.calibrated.name}: scenario {c.scenario.name} calibrated to the cohort retention table",
         f"{c.table.source} (sha256 {c.table.sha256}) by loyalty-sim {package_version()}.",
@@ -256,5 +270,8 @@ def toml_comment(c: Calibration, command: str) -> str:
         f"  {p.path} = {significant(e)}  [{significant(lo)}, {significant(hi)}]  (was {significant(b)})"
         for p, e, lo, hi, b in zip(c.parameters, c.estimate, c.low, c.high, c.before, strict=True)
     ]
+    if overrides:
+        lines.append("Set by the command line, not by the scenario file:")
+        lines += [f"  {line}" for line in overrides]
     lines.append(f"Reproduce: {command}")
     return "\n".join(lines)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.experiments.intervals import Interval
+from sim.experiments.intervals import Interval, too_few_for_intervals
 from sim.experiments.lift import LITERATURE, SOURCES, LiftStudy, lift_table
 from sim.outputs.formatting import interval, shown
 from sim.outputs.reports.markdown import figure_section, markdown_table, setup_line
@@ -127,6 +127,7 @@ def lift_report(study, figures: list[Path]) -> str:
         "",
         markdown_table(text),
         "",
+        *([f"*{too_few_for_intervals(len(s.seeds))}*", ""] if too_few_for_intervals(len(s.seeds)) else []),
         "Means over paired replications, with 95% intervals in brackets; per-month figures are steady-state, "
         f"from month {s.steady_from_month} in both arms (the warm-up found by the MSER-5 rule).",
         "",

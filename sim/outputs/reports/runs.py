@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from sim.engine.parameters import Scenario
+from sim.experiments.intervals import too_few_for_intervals
 from sim.experiments.summary import METRICS
 from sim.outputs.formatting import interval
 from sim.outputs.reports.markdown import figure_section, markdown_table, setup_line
@@ -60,8 +61,11 @@ def run_report(
         lines += ["", "## What happened", ""] + [f"- {event}" for event in events]
     lines += ["", "## Firms", "", _levers_table(scenario), "", "## Results by firm", ""]
     lines += [markdown_table(printable(summary).reset_index()), ""]
+    note = too_few_for_intervals(len(seeds))
+    lines += [f"*{note}*", ""] if note else []
     lines += [
-        "Means over replications, with 95% intervals in brackets. Rates and profit per month are steady-state, "
+        "Means over replications, with 95% intervals in brackets (cut to 0-100% for shares). Rates and profit per "
+        "month are steady-state, "
         f"{steady_words(summary)} (the warm-up found by the MSER-5 rule); shares and loyalty mix at the last month. "
         "12-month retention is the share of a month's customers still there a year later; annualised retention "
         "compounds one month's churn over twelve.",
@@ -90,6 +94,8 @@ def comparison_report(scenarios: list[Scenario], table: pd.DataFrame, figures: l
     ]
     lines += [f"- {finding}" for finding in comparison_findings(table, reference.name)]
     lines += ["", "## Results", "", markdown_table(_comparison_text(table, reference.name)), ""]
+    note = too_few_for_intervals(len(seeds))
+    lines += [f"*{note}*", ""] if note else []
     lines += [
         f"Rates are steady-state, {steady_words(table)} in every scenario (the latest warm-up any of them needs, "
         "by the MSER-5 rule); discounted profit is over the whole horizon.",
