@@ -10,7 +10,20 @@ from typing import Annotated
 
 import typer
 
-from sim.cli.options import Customers, Out, Periods, Seed, exit_cleanly_on_sigterm, fail, failing_on, load, source_of
+from sim.cli.options import (
+    Customers,
+    Out,
+    Periods,
+    Seed,
+    enough_memory,
+    exit_cleanly_on_sigterm,
+    failing_on,
+    load,
+    source_of,
+    warn_of_what_never_happens,
+    writable_file,
+    writable_folder,
+)
 from sim.engine.scenario_files import find_scenario
 from sim.experiments.export import customer_histories
 from sim.outputs.figures.export import plot_export
@@ -30,14 +43,7 @@ def describe(
     loaded = load(scenario)
     source = find_scenario(scenario)
     if out is not None:
-        if out.resolve() == source.resolve():
-            fail(f"--out {out}: is the scenario file itself; choose another file")
-        if out.is_dir():
-            fail(f"--out {out}: is a folder; give a file name, e.g. {out / (loaded.name + '_odd.md')}")
-        if out.exists() and not force:
-            fail(f"--out {out}: already exists; give --force to replace it")
-        if not out.parent.is_dir():
-            fail(f"--out {out}: folder {out.parent} does not exist")
+        writable_file(out, "--out", force=force, scenarios=(scenario,))
     try:
         display = source.relative_to(Path.cwd())
     except ValueError:
@@ -63,6 +69,9 @@ def export(
     data dictionary, month by month.
     """
     loaded = load(scenario, seed=seed, customers=customers, periods=periods)
+    writable_folder(out, f"{loaded.name}-export")
+    enough_memory(loaded)
+    warn_of_what_never_happens(loaded)
     exit_cleanly_on_sigterm()
     with failing_on():
         histories = customer_histories(loaded, loaded.seed, progress=True)

@@ -102,6 +102,6 @@ def test_describe_prints_or_writes_a_file_and_never_overwrites(tmp_path):
     scenario.write_text((Path(__file__).parents[2] / "scenarios" / "baseline.toml").read_text())
     original = scenario.read_text()
     refused = loyalty("describe", str(scenario), "--out", str(scenario))
-    assert refused.returncode == 2 and "scenario file itself" in refused.stderr
+    assert refused.returncode == 2 and "is the scenario file this command reads" in refused.stderr
     assert scenario.read_text() == original
     assert {p.name for p in tmp_path.iterdir()} == {"odd.md", "mine.toml"}  # nothing half-written left behind
