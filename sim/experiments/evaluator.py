@@ -365,14 +365,10 @@ def _process_context() -> multiprocessing.context.BaseContext:
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["sim.experiments.forkserver", "sim.experiments.replications"])
-    if threading.current_thread() is threading.main_thread():
-        # Start the server deaf to Ctrl-C, so that an interrupt while it is still
-        # importing the package does not print its traceback; the run stops anyway.
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
-            multiprocessing.forkserver.ensure_running()
-        finally:
-            signal.signal(signal.SIGINT, previous)
+    # Start the server deaf to Ctrl-C, so that an interrupt while it is still importing the
+    # package does not print its traceback; this process raises the interrupt once it has started.
+    with _ctrl_c_held_back():
+        multiprocessing.forkserver.ensure_running()
     return context
 
 
@@ -386,6 +382,7 @@ def _start_worker(parent: int) -> None:
     tracker alive with it.
     """
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held back while the fork server started
     die_with(parent)
 
 
@@ -454,7 +451,7 @@ def dask_client(
                 yield client
         else:
             count = max(1, workers or os.cpu_count() or 1)
-            with _interrupts_left_to_this_process():
+            with _ctrl_c_held_back():
                 cluster = LocalCluster(
                     n_workers=count,
                     threads_per_worker=1,
@@ -472,18 +469,21 @@ def dask_client(
 
 
 @contextlib.contextmanager
-def _interrupts_left_to_this_process() -> Iterator[None]:
-    """Ignore Ctrl-C while worker processes start, so that they inherit ignoring it.
+def _ctrl_c_held_back() -> Iterator[None]:
+    """Hold Ctrl-C back while worker processes start, so that they start deaf to it; raise it here afterwards.
 
     A Ctrl-C in a terminal reaches every process of the foreground group. The
     workers should not each stop with a traceback: this process alone catches
-    it, keeps what is finished and closes the cluster, which stops them.
+    it, keeps what is finished and closes the pool or cluster, which stops
+    them. SIGINT is blocked, not ignored: the processes started meanwhile
+    inherit the block, and a Ctrl-C that comes meanwhile is not lost but
+    delivered to this process the moment the block ends.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

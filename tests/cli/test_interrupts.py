@@ -238,7 +238,11 @@ def wait_for_workers(process: subprocess.Popen, timeout: float = 90.0) -> None:
 def test_an_interrupt_while_the_command_starts_is_quiet(tmp_path, signum):
     """Ctrl-C while NumPy, pandas and Mesa still load: no KeyboardInterrupt traceback, status 130 (143 for SIGTERM)."""
     process = start_run(tmp_path / "results", *QUICK)
-    time.sleep(0.3)
+    maps = Path(f"/proc/{process.pid}/maps")
+    deadline = time.monotonic() + 60
+    while "numpy" not in maps.read_text():  # the command has taken over the signals and loads its libraries
+        assert process.poll() is None and time.monotonic() < deadline, "the command never started loading"
+        time.sleep(0.001)
     os.killpg(process.pid, signum)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 128 + signum, stderr
