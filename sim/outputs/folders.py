@@ -39,6 +39,7 @@ import numpy
 import pandas as pd
 
 from sim.engine.model import package_version
+from sim.experiments.evaluator import process_alive
 from sim.outputs.reports.markdown import to_html
 
 LONGEST_LABEL_BYTES = 96
@@ -297,19 +298,6 @@ def _rename_to_free_name(source: Path, target: Path) -> Path:
                 raise
         suffix += 1
         target = base.with_name(f"{base.name}-{suffix}")
-
-
-def process_alive(pid: int) -> bool:
-    """Whether a process with this id exists (this one always does)."""
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def safe_name(label: str) -> str:

@@ -14,8 +14,9 @@ from typing import Any
 
 import pandas as pd
 
+from sim.experiments.evaluator import process_alive
 from sim.experiments.sweep import StoreOpener
-from sim.outputs.folders import process_alive, write_atomically
+from sim.outputs.folders import write_atomically
 
 
 def opener(root: Path | str) -> StoreOpener:

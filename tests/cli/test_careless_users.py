@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import resource
-import signal
 import subprocess
 import sys
 
@@ -32,14 +31,6 @@ from sim.outputs.reports.runs import run_findings
 from sim.outputs.terminal import summary_table
 
 QUICK = ["--customers", "200", "--periods", "3", "-r", "1", "-j", "1"]
-
-
-@pytest.fixture(autouse=True)
-def keep_sigterm():
-    """Commands that run turn SIGTERM into an exit; put the test process's own handler back afterwards."""
-    previous = signal.getsignal(signal.SIGTERM)
-    yield
-    signal.signal(signal.SIGTERM, previous)
 
 
 def loyalty(*args: str):

@@ -10,7 +10,6 @@ starts, and leave nothing behind.
 from __future__ import annotations
 
 import os
-import signal
 from pathlib import Path
 
 import pytest
@@ -23,14 +22,6 @@ from sim.outputs.scenario_toml import derived_toml
 
 QUICK = ["--customers", "200", "--periods", "3", "-r", "1", "-j", "1"]
 TABLE = "period,retained\n1,0.9\n2,0.85\n3,0.8\n4,0.76\n"
-
-
-@pytest.fixture(autouse=True)
-def keep_sigterm():
-    """Commands that run turn SIGTERM into an exit; put the test process's own handler back afterwards."""
-    previous = signal.getsignal(signal.SIGTERM)
-    yield
-    signal.signal(signal.SIGTERM, previous)
 
 
 def loyalty(*args: str):
