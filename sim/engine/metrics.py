@@ -62,10 +62,11 @@ def loyalty_segments(customers: Customers, market: MarketState, scenario: Scenar
         segment = loyalty_segment(attitude, tenure, patronage_months=scenario.market.patronage_months)
         codes[rows] = np.where(served, segment, -1)
         favourite = np.argmax(utility, axis=0)
-        elsewhere = (
-            ~attitude & (favourite < n_firms) & (favourite != firm) & would_choose_again(utility, favourite, threshold)
-        )
-        preferred[rows] = np.where(elsewhere, favourite, -1)
+        candidates = np.flatnonzero(~attitude & (favourite < n_firms) & (favourite != firm))
+        held = candidates[would_choose_again(utility[:, candidates], favourite[candidates], threshold)]
+        block = np.full(firm.shape[0], -1, dtype=np.int16)
+        block[held] = favourite[held]
+        preferred[rows] = block
     return codes, preferred
 
 
@@ -86,8 +87,8 @@ def firm_metrics(customers: Customers, market: MarketState, scenario: Scenario) 
     not yet a repeat buyer), ``spurious_loyal`` (does not favour it, stays)
     and ``not_loyal`` (neither), which add up to ``customers``; beyond them
     ``latent_elsewhere`` (customers of other firms without a high attitude
-    to their own, or of none, who like this firm best: held elsewhere by
-    barriers or habit, or not buying) and
+    to their own, or of none, whose attitude to this firm is high by the
+    same test: held elsewhere by barriers or habit, or not buying) and
     ``latent_loyal`` = ``latent_new`` + ``latent_elsewhere``, everyone
     whose attitude favours the firm without patronage; and the losses by the
     segment the leavers were in at the end of the previous month
