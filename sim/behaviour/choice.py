@@ -34,6 +34,49 @@ def review_probability(prompts, *, base, prompted_probability, unfairness=0.0):
     return 1.0 - (1.0 - base) * (1.0 - prompted_probability) ** np.asarray(prompts) * (1.0 - unfairness)
 
 
+def outside_exit_probability(hazard, proneness):
+    """Probability per month that each customer leaves for reasons outside the market: ``1 - (1 - h)^m``.
+
+    ``hazard`` (``h``) is the firm's rate for a customer of average
+    exposure; ``proneness`` (``m``, mean 1 across customers) is how exposed
+    this customer is to such reasons (moving, closing down, dying). A
+    customer twice as prone faces the hazard of two average customers. Left
+    out, or with every ``m = 1``, every customer faces ``h`` itself. The rate
+    of a customer never changes, yet a cohort's rate of leaving for outside
+    reasons falls with tenure, as the prone leave first (the sorting that the
+    shifted-beta-geometric model describes, Fader & Hardie 2007).
+
+    Args:
+        hazard: the firm's monthly outside hazard for each customer, 0..1.
+        proneness: each customer's exposure, >= 0 (1: average).
+    """
+    hazard = np.asarray(hazard, dtype=float)
+    proneness = np.asarray(proneness, dtype=float)
+    with np.errstate(divide="ignore"):
+        scaled = -np.expm1(proneness * np.log1p(-hazard))
+    return np.where(proneness == 1.0, hazard, scaled)
+
+
+def unprompted_habit(propensity, *, settled, delighted, delighted_factor):
+    """Each customer's probability of reconsidering unprompted this month.
+
+    A customer reconsiders its provider unprompted with its own propensity;
+    a settled customer (one of the share who do not shop around while they
+    have a provider: the hard-core loyal of Colombo & Morrison 1989) never
+    does, though it still may when its own firm gives it reason (the month's
+    code also keeps rivals' recommendations from prompting it); a delighted one
+    keeps only ``delighted_factor`` of its propensity (Jones & Sasser 1995).
+
+    Args:
+        propensity: each customer's unprompted review probability per month.
+        settled: whether each customer is settled and has a provider now.
+        delighted: whether each customer was totally satisfied this month.
+        delighted_factor: share of the propensity a delighted customer keeps, 0..1.
+    """
+    habit = np.asarray(propensity, dtype=float) * np.where(delighted, delighted_factor, 1.0)
+    return np.where(settled, 0.0, habit)
+
+
 def reviews(prompts, draw, *, base, prompted_probability, unfairness=0.0):
     """Whether each customer reconsiders this month: ``draw < review_probability(...)``."""
     return draw < review_probability(

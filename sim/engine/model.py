@@ -26,6 +26,8 @@ month, after scheduled events and before customers act; it may change
 ``firm.levers`` (price, quality, ...) from what it sees in ``model``."""
 
 
+TRAIT_STREAM = 1989
+"""Second key of the generator of the traits drawn apart from the rest (``create_customers``'s ``traits``)."""
 CLV_MONTHS = 12
 """Months over which the ``clv`` column pools margin and retention."""
 
@@ -102,7 +104,9 @@ class LoyaltyModel(mesa.Model):
         self.customers = None
         self.market = self._market_state()
         self.contacts = word_of_mouth.contact_network(self.rng, self.spec.market.customers, self.spec.market.contacts)
-        self.customers = create_customers(self.spec, self.market, self.rng)
+        self.customers = create_customers(
+            self.spec, self.market, self.rng, traits=np.random.default_rng([seed, TRAIT_STREAM])
+        )
         self.draws = None
         self.recommendations = self.warnings = None
         self._burn_in(self.spec.market.burn_in_months)

@@ -14,7 +14,13 @@ from __future__ import annotations
 import numpy as np
 
 from sim.behaviour import complaints, prices, satisfaction, trust, value, word_of_mouth
-from sim.behaviour.choice import logit_choice, review_probability, reviews
+from sim.behaviour.choice import (
+    logit_choice,
+    outside_exit_probability,
+    review_probability,
+    reviews,
+    unprompted_habit,
+)
 from sim.engine.parameters import Scenario
 from sim.engine.population import Customers, MarketState, MonthDraws, volume_bought
 
@@ -135,19 +141,31 @@ def live_one_month(
     #    prompts them (dissatisfaction, an unresolved complaint, each warning heard, each rival heard recommended,
     #    a fall in the exit fee: every prompt a chance of its own; a price rise, by how unfair it feels). A save desk
     #    keeps a share of those who would leave for a rival or for no firm. Each customer has its own habit of
-    #    reconsidering; the delighted keep only a share of it (Jones & Sasser: only the completely satisfied stay).
+    #    reconsidering; the delighted keep only a share of it (Jones & Sasser: only the completely satisfied stay),
+    #    and the settled, while they have a provider, none, nor do rivals' recommendations move them: only their
+    #    own firm gives them reason to look. Customers differ in their exposure to outside reasons for leaving.
     volume = np.where(served, volume_bought(scenario, customers.segment[rows], tenure), 0.0)
     points = customers.points[rows]
     warnings_about_mine = heard_bad[firm, me]
-    rivals_recommended = heard_good[:outside].sum(axis=0) - np.where(served, heard_good[firm, me], 0)
+    settled = served & customers.settled[rows]
+    rivals_recommended = np.where(
+        settled, 0, heard_good[:outside].sum(axis=0) - np.where(served, heard_good[firm, me], 0)
+    )  # the settled do not look at rivals, however recommended
     prompts_by_firm = np.where(
         served,
         (satisfied < p.dissatisfied).astype(np.int64) + unrecovered + warnings_about_mine + market.fee_fell[firm],
         0,
     )
-    forced_out = served & (draws.hazard[rows] < market.defection_hazard[firm])
+    forced_out = served & (
+        draws.hazard[rows] < outside_exit_probability(market.defection_hazard[firm], customers.outside_proneness[rows])
+    )
     delighted = served & (satisfied >= p.very_satisfied)
-    habit = customers.review_propensity[rows] * np.where(delighted, p.delighted_review_factor, 1.0)
+    habit = unprompted_habit(
+        customers.review_propensity[rows],
+        settled=settled,
+        delighted=delighted,
+        delighted_factor=p.delighted_review_factor,
+    )
     q = p.prompted_review_probability
     reconsiders = ~forced_out & reviews(
         prompts_by_firm + rivals_recommended, draws.review[rows], base=habit, prompted_probability=q, unfairness=unfair

@@ -15,6 +15,7 @@ from dataclasses import field as dataclass_field
 from typing import Any
 
 import numpy as np
+from scipy import special
 
 from sim.behaviour import accounting, satisfaction, value
 from sim.behaviour.choice import logit_choice
@@ -70,6 +71,18 @@ class Customers:
         "probability per month",
     )
     segment: np.ndarray = array("trait", "Spend segment.", "0 heavy, 1 medium, 2 light", dtype="int8")
+    settled: np.ndarray = array(
+        "trait",
+        "Whether the customer is settled: with a provider, it never reconsiders unprompted (share settled_share).",
+        "boolean",
+        dtype="bool",
+    )
+    outside_proneness: np.ndarray = array(
+        "trait",
+        "Exposure to reasons outside the market for leaving, a multiplier of the firm's defection_hazard "
+        "(Gamma, mean 1, coefficient of variation outside_proneness_cv).",
+        "multiple of the average exposure",
+    )
     firm: np.ndarray = array(
         "state", "The option the customer buys from now.", "firm index 0..F-1, or F for no one", dtype="int16"
     )
@@ -242,8 +255,19 @@ def lognormal(rng: np.random.Generator, mean: float, cv: float, size: int) -> np
     return rng.lognormal(np.log(mean) - sigma2 / 2, np.sqrt(sigma2), size)
 
 
-def create_customers(scenario: Scenario, market: MarketState, rng: np.random.Generator) -> Customers:
+def create_customers(
+    scenario: Scenario, market: MarketState, rng: np.random.Generator, traits: np.random.Generator | None = None
+) -> Customers:
     """Draw a population for ``scenario`` and place it in the market.
+
+    ``traits`` draws the settled customers and their exposure to outside
+    reasons for leaving (default: ``rng``). Given their own generator, these
+    draws leave every other draw of the run as it was, and each is the
+    quantile of one uniform number per customer: a larger ``settled_share``
+    settles the same customers and more, and a larger
+    ``outside_proneness_cv`` spreads the same ranking wider, so that
+    neighbouring values of either give neighbouring runs (common random
+    numbers for the calibration's search).
 
     Each customer starts with the firm (or outside option) it picks by the
     logit choice with no barriers; those with a firm get a geometric tenure of
@@ -299,6 +323,11 @@ def create_customers(scenario: Scenario, market: MarketState, rng: np.random.Gen
     open_prices = market.price[:n_firms][market.open[:n_firms]]
     usual = float(open_prices.mean()) if open_prices.size else 0.0
 
+    traits = rng if traits is None else traits
+    settled_draw, proneness_draw = traits.random((2, n))
+    settled = settled_draw < p.settled_share
+    proneness = gamma_mean_one(proneness_draw, p.outside_proneness_cv)
+
     return Customers(
         w_price=w_price,
         w_quality=w_quality,
@@ -309,6 +338,8 @@ def create_customers(scenario: Scenario, market: MarketState, rng: np.random.Gen
         review_propensity=_beta_around(
             rng, p.review_probability, p.review_concentration, n
         ),  # drawn last: earlier draws keep their streams
+        settled=settled,
+        outside_proneness=proneness,
         firm=firm,
         tenure=tenure,
         expectation=expectation,
@@ -330,6 +361,17 @@ def create_customers(scenario: Scenario, market: MarketState, rng: np.random.Gen
         preferred=np.full(n, -1, dtype=np.int16),
         loyalty=np.full(n, -1, dtype=np.int8),
     )
+
+
+def gamma_mean_one(uniform: np.ndarray, cv: float) -> np.ndarray:
+    """Gamma-distributed multipliers with mean 1 and coefficient of variation ``cv``, as quantiles of ``uniform``.
+
+    All 1 when ``cv`` is 0. The shape is ``1 / cv**2``.
+    """
+    if cv == 0:
+        return np.ones_like(uniform)
+    shape = 1.0 / cv**2
+    return special.gammaincinv(shape, uniform) / shape
 
 
 def _beta_around(rng: np.random.Generator, mean: float, concentration: float, size: int) -> np.ndarray:

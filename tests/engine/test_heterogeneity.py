@@ -1,0 +1,87 @@
+"""The heterogeneity real cohorts show: settled customers and unequal exposure to outside reasons for leaving.
+
+Each mechanism has a fact that fails when it is switched off or broken: the
+settled stay where rivals' recommendations would move others, and unequal
+exposure makes a cohort's rate of leaving for outside reasons fall with
+tenure although no customer's rate changes.
+"""
+
+import numpy as np
+import pytest
+
+from sim import LoyaltyModel, Market, Population, Scenario
+from sim.behaviour.choice import outside_exit_probability, unprompted_habit
+from sim.engine.population import gamma_mean_one
+from sim.experiments.calibration import pooled, simulate_cohort
+
+
+def test_the_outside_exit_probability_scales_the_hazard_by_exposure():
+    h = np.array([0.002, 0.002, 0.002, 0.002, 1.0, 0.0])
+    m = np.array([1.0, 0.0, 2.0, 0.5, 3.0, 4.0])
+    p = outside_exit_probability(h, m)
+    assert p[0] == 0.002  # average exposure: the firm's hazard itself, exactly
+    assert p[1] == 0.0 and p[4] == 1.0 and p[5] == 0.0
+    assert p[2] == pytest.approx(1 - 0.998**2) and p[3] == pytest.approx(1 - 0.998**0.5)
+
+
+def test_settled_customers_never_reconsider_unprompted_and_the_delighted_keep_a_share():
+    habit = unprompted_habit(
+        np.array([0.1, 0.1, 0.1]),
+        settled=np.array([False, True, False]),
+        delighted=np.array([False, False, True]),
+        delighted_factor=0.25,
+    )
+    assert habit.tolist() == [0.1, 0.0, 0.025]
+
+
+def test_exposure_is_gamma_with_mean_one_and_the_coefficient_of_variation_asked_for():
+    u = np.random.default_rng(5).random(400_000)
+    for cv in (0.5, 1.0, 2.0):
+        m = gamma_mean_one(u, cv)
+        assert m.mean() == pytest.approx(1.0, rel=0.02) and m.std() / m.mean() == pytest.approx(cv, rel=0.05)
+    assert np.array_equal(gamma_mean_one(u, 0.0), np.ones_like(u))
+    order = np.argsort(u[:1000])
+    assert np.all(np.diff(gamma_mean_one(u[:1000], 1.5)[order]) >= 0)  # the same ranking, spread wider
+
+
+def quiet_market(customers: int = 6000, **population) -> Scenario:
+    """A market where customers leave their firm mostly for outside reasons: leaving for a rival is very hard."""
+    return Scenario(
+        name="quiet",
+        market=Market(customers=customers),
+        population=Population(switching_effort=40.0, **population),
+    ).model_copy(deep=True)
+
+
+def outside_hazard_by_year(cv: float) -> np.ndarray:
+    scenario = quiet_market(outside_proneness_cv=cv)
+    scenario.firms[0].defection_hazard = 0.02
+    counts = pooled(simulate_cohort(scenario, "A", seed, horizon=48, warmup=6, window=12) for seed in (1, 2))
+    survival = counts.survival
+    yearly = survival[[11, 23, 35, 47]] / np.concatenate([[1.0], survival[[11, 23, 35]]])
+    return 1 - yearly
+
+
+def test_fact_unequal_exposure_makes_a_cohorts_outside_churn_fall_with_tenure():
+    flat = outside_hazard_by_year(0.0)
+    sorted_ = outside_hazard_by_year(2.0)
+    # Everyone alike: about 1 - 0.98**12 = 21.5% a year, every year.
+    assert flat[0] == pytest.approx(flat[3], abs=0.04)
+    # Unequal exposure: the prone leave first, and the survivors' rate falls by more than half in four years.
+    assert sorted_[3] < 0.5 * sorted_[0]
+    assert sorted_[0] > flat[0]  # joiners are the prone ones: those who left outside come back and leave again
+
+
+def test_fact_settled_customers_are_not_moved_by_rivals_recommendations():
+    def switching(share: float) -> float:
+        scenario = Scenario(
+            name="talkative",
+            market=Market(customers=4000, periods=36),
+            population=Population(settled_share=share, review_probability=0.0, talk_satisfied=0.4),
+        )
+        results = LoyaltyModel(scenario, seed=3).run().results()
+        late = results[results.period >= 12]
+        return float(late.losses.sum() / late.served.sum())
+
+    free, settled = switching(0.0), switching(1.0)
+    assert settled < 0.6 * free, (free, settled)
