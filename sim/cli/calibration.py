@@ -10,6 +10,7 @@ The fit is ``sim.experiments.calibration``; the report, figures and files are ``
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from pathlib import Path
 from typing import Annotated
@@ -41,7 +42,7 @@ from sim.engine.scenario_files import find_scenario
 from sim.experiments.calibration.cohorts import simulate_cohorts
 from sim.experiments.calibration.fit import Calibration, apply_settings, parse_fit
 from sim.experiments.calibration.fit import calibrate as run_calibration
-from sim.experiments.calibration.observed import CalibrationError, RetentionTable, read_retention_table
+from sim.experiments.calibration.observed import CalibrationError, read_retention_table
 from sim.outputs.folders import write_atomically
 from sim.outputs.reports.calibration import calibration_findings, cohort_table_csv, publish_calibration, toml_comment
 from sim.outputs.scenario_toml import derived_toml
@@ -75,8 +76,9 @@ def calibrate(
         typer.Option(
             "--fit",
             help="PARAMETER=LOW:HIGH (or LOW:HIGH:log, searched on a log scale) to fit, one to three times "
-            "(default: population.review_probability=0.005:0.25:log and population.review_concentration=0.3:30:log: "
-            "how often customers reconsider, and how much they differ in it).",
+            "(default: population.switching_effort=0.05:40:log, firm.defection_hazard=0.00001:0.1:log and "
+            "population.outside_proneness_cv=0:4: how hard leaving for a rival is, and how often and how unequally "
+            "customers leave for outside reasons).",
         ),
     ] = None,
     fit_periods: Annotated[
@@ -84,11 +86,25 @@ def calibrate(
         typer.Option(
             "--fit-periods",
             min=1,
-            help="Fit on periods up to this one, check on the rest (default: two thirds of the rows).",
+            help="Fit on periods up to this one, check on the rest (default: two thirds of the rows); in the "
+            "table's periods.",
+        ),
+    ] = None,
+    period_months: Annotated[
+        int | None,
+        typer.Option(
+            "--period-months",
+            min=1,
+            max=120,
+            help="Months in one of the table's periods: 12 for an annual table, 3 for a quarterly one (default: the "
+            "scenario's period). Rows may skip periods.",
         ),
     ] = None,
     horizon: Annotated[
-        int | None, typer.Option("--horizon", min=1, help="Periods to project (default: the table's last period + 12).")
+        int | None,
+        typer.Option(
+            "--horizon", min=1, help="The table's periods to project (default: its last period and a year more)."
+        ),
     ] = None,
     cohort_size: Annotated[
         int | None,
@@ -122,12 +138,12 @@ def calibrate(
     writable_folder(out, f"{loaded.name}-calibrate-{firm if firm is not None else loaded.firms[0].name}")
     enough_memory(loaded, min(workers, replications))
     with failing_on(CalibrationError):
-        table = read_retention_table(retention)
+        table = read_retention_table(retention, period_months)
         if table.customers is not None:
             cohort_size = None  # the file's own cohort sizes win
         elif cohort_size is not None:
             sizes = np.full(len(table), cohort_size)
-            table = RetentionTable(table.period, table.retained, sizes, table.source, table.sha256)
+            table = dataclasses.replace(table, customers=sizes)
         chosen = firm if firm is not None else loaded.firms[0].name
         if chosen not in [f.name for f in loaded.firms]:
             raise CalibrationError(
@@ -269,13 +285,15 @@ def stated_overrides(as_written: Scenario, used: Scenario) -> tuple[list[str], d
 def reproduce_command(c: Calibration, scenario: str, retention: Path, cohort_size: int | None) -> str:
     """The ``loyalty calibrate`` command that gives the same calibration, every setting spelled out."""
     parts = ["loyalty", "calibrate", scenario, "--retention", str(retention), "--firm", c.firm]
+    if c.steps > 1:
+        parts += ["--period-months", str(c.steps * c.scenario.market.period_months)]
     for p in c.parameters:
         parts += ["--fit", p.text]
     parts += [
         "--fit-periods",
-        str(c.fit_periods),
+        str(c.fit_periods // c.steps),
         "--horizon",
-        str(c.horizon),
+        str(c.horizon // c.steps),
         "--warmup",
         str(c.warmup),
         "--window",

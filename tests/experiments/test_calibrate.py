@@ -21,6 +21,7 @@ from sim.experiments.calibration import (
     constant_rate_cohort,
     curve_table,
     fit_sbg,
+    fit_weibull,
     holdout_table,
     parameter_table,
     parse_fit,
@@ -259,8 +260,27 @@ def test_calibration_recovers_how_often_customers_reconsider_from_a_table_the_mo
     assert curves.period.tolist() == list(range(19)) and curves.model.iloc[0] == 1.0
     assert (curves.model_low <= curves.model + 0.02).all() and (curves.model_high >= curves.model - 0.02).all()
     assert curves.window.tolist().count("hold-out") == 6
-    assert set(parameter_table(found).parameter) == {"population.review_probability", "alpha", "beta"}
+    assert set(parameter_table(found).parameter) == {"population.review_probability", "alpha", "beta", "scale", "shape"}
+    assert errors.loc[("Weibull", "hold-out"), "mean_abs_error_pts"] < 3
     assert curves.attrs["retention_file"] == "generated" and curves.attrs["seeds"] == [1, 2, 3, 4]
+
+
+def test_an_annual_table_is_read_in_the_models_months_and_its_references_in_years(tmp_path):
+    annual = write_table(tmp_path, "period,retained,customers\n0,1,2000\n1,0.8,2000\n2,0.7,2000\n3,0.64,2000\n")
+    table = read_retention_table(annual, period_months=12)
+    assert table.steps(1) == 12 and table.steps(3) == 4
+    assert table.in_model_periods(1).period.tolist() == [12, 24, 36]
+    assert table.in_model_periods(3).period.tolist() == [4, 8, 12]
+    with pytest.raises(CalibrationError, match="periods of 12 months are not a whole number of the model's periods"):
+        table.steps(5)
+    with pytest.raises(CalibrationError, match="--period-months 0: must be a whole number of months from 1 to 120"):
+        read_retention_table(annual, period_months=0)
+    yearly = fit_sbg(table, period=12)
+    assert yearly.survival([12, 24, 36]) == pytest.approx(sbg_survival(yearly.alpha, yearly.beta, [1, 2, 3]))
+    assert yearly.churn_rate([12])[0] == pytest.approx(1 - yearly.survival([12])[0] / yearly.survival([11])[0])
+    weibull = fit_weibull(table, period=12)
+    assert weibull.survival([12, 24, 36]) == pytest.approx(table.retained, abs=0.02)  # two parameters, three rows
+    assert weibull.shape < 1  # the observed churn falls with tenure: 20%, 12.5%, 8.6% a year
 
 
 # --- the calibrated scenario as TOML --------------------------------------------------------------------------------
@@ -416,16 +436,16 @@ def test_the_commands_write_a_table_then_calibrate_to_it_end_to_end(tmp_path):
             "--fit population.nope=0:1: population.nope: unknown field",
         ),
         (["--retention", "{good}", "--firm", "Z"], "--firm Z: no such firm in baseline; firms are A, B, C"),
-        (["--retention", "{good}", "--fit-periods", "9"], "--fit-periods 9: must leave at least 2 rows"),
+        (["--retention", "{good}", "--fit-periods", "9"], "--fit-periods 9: must leave at least 3 rows"),
         (["--retention", "{short}"], "short.csv: 2 period(s) after period 0: at least 3 are needed"),
-        (["--retention", "{good}", "--horizon", "2"], "--horizon 2: must reach the table's last period, 3"),
+        (["--retention", "{good}", "--horizon", "2"], "--horizon 2: must reach the table's last period, 4"),
     ],
 )
 def test_the_command_refuses_bad_input_with_one_line_and_status_2(tmp_path, arguments, message):
     files = {
         "missing": tmp_path / "missing.csv",
         "bad": write_table(tmp_path, "period,retained\n1,0.9\n2,1.5\n3,0.8\n", "bad.csv"),
-        "good": write_table(tmp_path, "period,retained\n1,0.9\n2,0.85\n3,0.8\n", "good.csv"),
+        "good": write_table(tmp_path, "period,retained\n1,0.9\n2,0.85\n3,0.8\n4,0.78\n", "good.csv"),
         "short": write_table(tmp_path, "period,retained\n0,1\n1,0.9\n2,0.8\n", "short.csv"),
     }
     arguments = [a.format(**files) for a in arguments]

@@ -9,7 +9,9 @@ cohort reproduces such a table, and projects the cohort forward.
 ``period`` and ``retained`` (share of the starting cohort still active after
 ``period`` periods; a row for period 0 is optional and must say 1) and
 optionally ``customers`` (the size of the cohort the share was measured on).
-Lines starting with ``#`` are comments.
+Lines starting with ``#`` are comments. Rows may skip periods, and a table's
+period may be longer than the model's (``period_months``: an annual table of a
+monthly model); the fit reads the simulated cohort at the table's rows.
 
 **The simulated cohort** (``simulate_cohort``) is every customer who joins the
 firm after a warm-up, in a run of the scenario with the firm competing as
@@ -24,7 +26,10 @@ censored, and the retention curve is the Kaplan-Meier product of the monthly
 retention rates.
 
 **The fit** (``calibrate``) searches the named parameters within their ranges
-(``FitParameter``) with common random numbers (the same seeds for every
+(``FitParameter``; by default ``DEFAULT_FIT``: the switching effort, which sets
+how many leave for rivals, and the firm's outside hazard and how unequally
+customers are exposed to it, which set the level of the rest and how fast it
+falls with tenure) with common random numbers (the same seeds for every
 candidate). It simulates a Latin hypercube of candidates over the whole
 range, then smooths each month's simulated churn rate (on the logit scale)
 across the candidates with a local quadratic regression (loess), and takes as
@@ -52,7 +57,9 @@ Hardie (2007): every customer has a constant churn rate, Beta-distributed
 across customers. The cohort's churn rate nevertheless falls with tenure, as
 the quick leavers go first (the sorting effect). It is fitted to the same
 table as a baseline, and both models' errors on the hold-out rows are
-reported side by side.
+reported side by side, with those of a second reference, a Weibull lifetime
+fitted by ``lifelines`` (``fit_weibull``), whose hazard changes with tenure for
+every customer alike.
 """
 
 from sim.experiments.calibration.cohorts import CohortCounts, pooled, sample_cohort, simulate_cohort, simulate_cohorts
@@ -84,6 +91,7 @@ from sim.experiments.calibration.sbg import (
     sbg_survival,
 )
 from sim.experiments.calibration.summaries import curve_table, holdout_table, parameter_table
+from sim.experiments.calibration.weibull import WeibullFit, fit_weibull
 
 __all__ = [
     "DEFAULT_FIT",
@@ -93,6 +101,7 @@ __all__ = [
     "FitParameter",
     "RetentionTable",
     "SbgFit",
+    "WeibullFit",
     "apply_settings",
     "calibrate",
     "churn_by_tenure",
@@ -101,6 +110,7 @@ __all__ = [
     "curve_table",
     "default_fit_periods",
     "fit_sbg",
+    "fit_weibull",
     "fitted_scenario",
     "holdout_table",
     "parameter_table",

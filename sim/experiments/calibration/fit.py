@@ -17,11 +17,20 @@ from sim.experiments.calibration.observed import CalibrationError, RetentionTabl
 from sim.experiments.calibration.sbg import SbgFit, fit_sbg
 from sim.experiments.calibration.surface import Surface, bootstrap_sbg, spread_out
 from sim.experiments.calibration.surface import bootstrap as bootstrap_fits
+from sim.experiments.calibration.weibull import WeibullFit, fit_weibull
 from sim.experiments.designs import unit_sample
 from sim.experiments.evaluator import Evaluator, evaluator
 from sim.experiments.fields import Factor, Field, FieldError, make_factor, parse_vary, resolve_field, with_values
 
-DEFAULT_FIT = ("population.review_probability=0.005:0.25:log", "population.review_concentration=0.3:30:log")
+DEFAULT_FIT = (
+    "population.switching_effort=0.05:40:log",
+    "firm.defection_hazard=0.00001:0.1:log",
+    "population.outside_proneness_cv=0:4",
+)
+"""What a cohort table is fitted with by default: how hard leaving for a rival is (the level of competitive churn),
+and how often the firm's customers leave for outside reasons and how unequally exposed they are to them (the level
+and the fall with tenure of the rest). A table's early rows say how many leave, its later rows how fast the rate
+falls; these three give the simulation both, whatever the scenario's market."""
 CONFIDENCE = 0.95
 EDGE = 0.01  # share of a range within which an estimate counts as on its edge
 MAX_ROUNDS = 4  # fits of the surface: after the first, each adds candidates where the bootstrap puts plausible values
@@ -117,13 +126,14 @@ class Calibration:
         scenario: the scenario as given.
         calibrated: the scenario with the fitted values (rounded to 4 significant digits).
         firm: the firm whose joiners form the cohort.
-        table: the observed table.
-        fit_periods: the last period of the fit window; later rows are the hold-out.
+        table: the observed table, its periods counted in the model's periods.
+        steps: model periods in one of the table's periods as given (12: an annual table, monthly model).
+        fit_periods: the last period of the fit window (model periods); later rows are the hold-out.
         parameters: what was fitted.
         estimate, low, high: fitted values and their intervals, one per parameter.
         before: each parameter's value in the scenario as given.
         seeds: the simulation's seeds (common to every candidate).
-        horizon, warmup, window: periods followed, before joiners count, and run on beyond.
+        horizon, warmup, window: model periods followed, before joiners count, and run on beyond.
         design: every candidate simulated: its values, stage, log-likelihood and cohort size.
         curve: the smoothed surface's retention curve at the estimate, periods 1..horizon.
         fitted: the cohort simulated with the calibrated scenario itself, per seed: the fitted and projected curve.
@@ -131,6 +141,7 @@ class Calibration:
             percentiles of the bootstrap fits' surface curves less the surface curve at the estimate.
         sbg: the sBG fit; ``sbg_low``/``sbg_high`` its bootstrap intervals (alpha, beta), NaN without cohort sizes.
         sbg_band: 95% band of the sBG curve (NaN without cohort sizes).
+        weibull: the Weibull reference fit, on the same rows.
         bootstrap: fitted values of each bootstrap replicate, shape (replicates, parameters).
         notes: caveats for the report (an estimate at the edge of its range, intervals without sampling noise).
     """
@@ -139,6 +150,7 @@ class Calibration:
     calibrated: Scenario
     firm: str
     table: RetentionTable
+    steps: int
     fit_periods: int
     parameters: list[FitParameter]
     estimate: np.ndarray
@@ -157,6 +169,7 @@ class Calibration:
     sbg_low: np.ndarray
     sbg_high: np.ndarray
     sbg_band: tuple[np.ndarray, np.ndarray]
+    weibull: WeibullFit
     bootstrap: np.ndarray
     notes: list[str] = field(default_factory=list)
 
@@ -180,9 +193,17 @@ class Calibration:
         """The sBG fit's retention, periods 1..horizon."""
         return self.sbg.survival(np.arange(1, self.horizon + 1))
 
+    @property
+    def weibull_survival(self) -> np.ndarray:
+        """The Weibull fit's retention, periods 1..horizon."""
+        return self.weibull.survival(np.arange(1, self.horizon + 1))
+
 
 def default_fit_periods(table: RetentionTable) -> int:
-    """The last period of the first two thirds of the table's rows (at least two rows, at least one left over)."""
+    """The last period of the first two thirds of the table's rows (at least two rows, at least one left over).
+
+    In the table's periods (those of ``table.period``).
+    """
     rows = min(max(2, math.ceil(2 * len(table) / 3)), len(table) - 1)
     return int(table.period[rows - 1])
 
@@ -212,12 +233,12 @@ def calibrate(
         table: the observed cohort retention table.
         firm: the firm whose joiners form the simulated cohort (default: the first).
         parameters: what to fit, with ranges (default: ``DEFAULT_FIT``).
-        fit_periods: last period of the fit window (default: ``default_fit_periods``);
+        fit_periods: last period of the fit window, in the table's periods (default: ``default_fit_periods``);
             later rows are held out to check the projection.
         seeds: the simulation's seeds, common to every candidate (default: the scenario's).
-        horizon: periods to project (default: the table's last period + 12).
-        warmup: periods before joiners count (see ``simulate_cohort``).
-        window: periods run beyond warm-up and horizon (see ``simulate_cohort``).
+        horizon: the table's periods to project (default: the table's last period and a year more).
+        warmup: model periods before joiners count (see ``simulate_cohort``).
+        window: model periods run beyond warm-up and horizon (see ``simulate_cohort``).
         bootstrap: bootstrap replicates for the intervals.
         workers: processes running simulations (1: this process).
         scheduler: address of a running Dask scheduler to run them on instead.
@@ -251,10 +272,16 @@ def calibrate(
             f"--fit-periods {fit_periods}: must leave at least {max(2, len(parameters))} rows of {table.source} to fit "
             f"and be at most its last period, {table.last_period}"
         )
-    horizon = table.last_period + 12 if horizon is None else int(horizon)
+    model_months = scenario.market.period_months
+    steps = table.steps(model_months)
+    table_months = steps * model_months
+    year = max(1, -(-12 // table_months))  # the table's periods in a year, at least one
+    horizon = table.last_period + year if horizon is None else int(horizon)
     if horizon < table.last_period:
         raise CalibrationError(f"--horizon {horizon}: must reach the table's last period, {table.last_period}")
-    check_run_length(horizon, warmup, window)
+    check_run_length(horizon * steps, warmup, window)
+    own, own_fit = table, table.upto(fit_periods)
+    table, fit_periods, horizon = table.in_model_periods(model_months), fit_periods * steps, horizon * steps
     if bootstrap < 20:
         raise CalibrationError(f"--bootstrap {bootstrap}: must be at least 20 for a 95% interval")
 
@@ -345,11 +372,11 @@ def calibrate(
             f"Only {len(seeds)} seeds: the bootstrap over seeds understates the simulation's noise; use 5 or more."
         )
 
-    sbg = fit_sbg(observed)
+    sbg = fit_sbg(own_fit, period=steps)
     sbg_low = sbg_high = np.full(2, np.nan)
     sbg_band = (np.full(horizon, np.nan), np.full(horizon, np.nan))
     if table.customers is not None:
-        draws, curves = bootstrap_sbg(sbg, table, observed, horizon, bootstrap, rng)
+        draws, curves = bootstrap_sbg(sbg, own, own_fit, horizon, bootstrap, rng)
         sbg_low, sbg_high = np.percentile(draws, [tail, 100 - tail], axis=0)
         sbg_band = tuple(np.percentile(curves, [tail, 100 - tail], axis=0))
 
@@ -365,6 +392,7 @@ def calibrate(
         calibrated=calibrated,
         firm=firm,
         table=table,
+        steps=steps,
         fit_periods=fit_periods,
         parameters=parameters,
         estimate=rounded,
@@ -383,6 +411,7 @@ def calibrate(
         sbg_low=sbg_low,
         sbg_high=sbg_high,
         sbg_band=sbg_band,
+        weibull=fit_weibull(own_fit, period=steps),
         bootstrap=replicates,
         notes=notes,
     )

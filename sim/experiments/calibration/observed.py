@@ -6,7 +6,7 @@ import csv
 import hashlib
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +32,8 @@ class RetentionTable:
         customers: size of the cohort each share was measured on (None when the table does not say).
         source: where the table came from, for messages and reports.
         sha256: hash of the file it was read from ("" when built in memory).
+        period_months: months in one of the table's periods (12: an annual table); None: as long as the
+            model's period.
     """
 
     period: np.ndarray
@@ -39,6 +41,7 @@ class RetentionTable:
     customers: np.ndarray | None = None
     source: str = "table"
     sha256: str = ""
+    period_months: int | None = None
 
     def __len__(self) -> int:
         return int(self.period.size)
@@ -52,7 +55,26 @@ class RetentionTable:
         """The rows with ``period <= last_period``."""
         keep = self.period <= last_period
         customers = None if self.customers is None else self.customers[keep]
-        return RetentionTable(self.period[keep], self.retained[keep], customers, self.source, self.sha256)
+        return replace(self, period=self.period[keep], retained=self.retained[keep], customers=customers)
+
+    def steps(self, model_period_months: int) -> int:
+        """Model periods in one of the table's periods, for a model whose period lasts ``model_period_months``.
+
+        Raises:
+            CalibrationError: when the table's period is not a whole number of model periods.
+        """
+        months = model_period_months if self.period_months is None else self.period_months
+        if months % model_period_months:
+            raise CalibrationError(
+                f"{self.source}: periods of {months} months are not a whole number of the model's periods of "
+                f"{model_period_months} months; give --period-months a multiple of {model_period_months}"
+            )
+        return months // model_period_months
+
+    def in_model_periods(self, model_period_months: int) -> RetentionTable:
+        """The same rows with periods counted in the model's periods (an annual table, monthly: 12, 24, ...)."""
+        k = self.steps(model_period_months)
+        return replace(self, period=self.period * k, period_months=model_period_months)
 
     def counts(self) -> tuple[np.ndarray, np.ndarray]:
         """Customers at risk at each row and those of them retained.
@@ -73,8 +95,11 @@ def retention_table(
     customers: Sequence[int] | None = None,
     *,
     source: str = "table",
+    period_months: int | None = None,
 ) -> RetentionTable:
     """A validated ``RetentionTable`` from columns; a row for period 0 (retained 1) is dropped.
+
+    ``period_months`` is the length of the table's period, as for ``read_retention_table``.
 
     Raises:
         CalibrationError: naming the row and what is allowed.
@@ -83,15 +108,21 @@ def retention_table(
         {"period": p, "retained": r, **({} if customers is None else {"customers": c})}
         for p, r, c in zip(period, retained, customers if customers is not None else [None] * len(period), strict=True)
     ]
-    return _validated(rows, source, lines=list(range(1, len(rows) + 1)), where="row", sha256="")
+    table = _validated(rows, source, lines=list(range(1, len(rows) + 1)), where="row", sha256="")
+    return replace(table, period_months=_months(period_months, source))
 
 
-def read_retention_table(path: str | Path) -> RetentionTable:
+def read_retention_table(path: str | Path, period_months: int | None = None) -> RetentionTable:
     """Read and validate a cohort retention table from a CSV file.
 
     The file has a header line with ``period`` and ``retained`` and
     optionally ``customers``; blank lines and lines starting with ``#`` are
-    skipped.
+    skipped. Rows may skip periods (an annual table of a monthly model:
+    periods 12, 24, ...; or ``period_months=12`` and periods 1, 2, ...).
+
+    Args:
+        path: the CSV file.
+        period_months: months in one of the table's periods (default: as long as the model's period).
 
     Raises:
         CalibrationError: one line naming the file, the line and field, and what is allowed.
@@ -147,7 +178,17 @@ def read_retention_table(path: str | Path) -> RetentionTable:
         rows.append(dict(zip(header, (f.strip() for f in fields), strict=True)))
         numbers.append(number)
     digest = hashlib.sha256(raw).hexdigest()
-    return _validated(rows, str(path), lines=numbers, where="line", sha256=digest)
+    table = _validated(rows, str(path), lines=numbers, where="line", sha256=digest)
+    return replace(table, period_months=_months(period_months, str(path)))
+
+
+def _months(period_months: int | None, source: str) -> int | None:
+    if period_months is not None and not (isinstance(period_months, int) and 1 <= period_months <= 120):
+        raise CalibrationError(
+            f"{source}: --period-months {period_months}: must be a whole number of months from 1 to 120 "
+            "(1 monthly, 3 quarterly, 12 annual)"
+        )
+    return period_months
 
 
 def _validated(rows: list[dict], source: str, *, lines: list[int], where: str, sha256: str) -> RetentionTable:
@@ -266,4 +307,4 @@ def resample_table(table: RetentionTable, rng: np.random.Generator) -> Retention
         at_risk = int(round(n[i] * share))
         share = rng.binomial(at_risk, min(max(stay[i], 0.0), 1.0)) / n[i]
         retained[i] = share
-    return RetentionTable(table.period, retained, table.customers, table.source, table.sha256)
+    return replace(table, retained=retained)

@@ -78,29 +78,42 @@ def churn_by_tenure(survival: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class SbgFit:
-    """A maximum-likelihood sBG fit: churn rates ``~ Beta(alpha, beta)``."""
+    """A maximum-likelihood sBG fit: churn rates ``~ Beta(alpha, beta)`` per period of the table it was fitted to.
+
+    ``period`` is the length of that period in the periods ``survival`` and
+    ``churn_rate`` are asked about (12: fitted to an annual table, read
+    month by month); the model's own period is the table's.
+    """
 
     alpha: float
     beta: float
     log_likelihood: float
+    period: int = 1
 
     @property
     def mean_churn(self) -> float:
-        """Mean churn rate per period of a newly joined customer, ``alpha / (alpha + beta)``."""
+        """Mean churn rate per period of the table of a newly joined customer, ``alpha / (alpha + beta)``."""
         return self.alpha / (self.alpha + self.beta)
 
     def survival(self, periods: np.ndarray | Sequence[int]) -> np.ndarray:
-        """``S(t)`` at the fitted parameters."""
-        return sbg_survival(self.alpha, self.beta, periods)
+        """``S(t)`` at the fitted parameters, ``t`` counted in periods of length 1 / ``period`` of the table's."""
+        return sbg_survival(self.alpha, self.beta, np.asarray(periods, dtype=float) / self.period)
+
+    def churn_rate(self, periods: np.ndarray | Sequence[int]) -> np.ndarray:
+        """The cohort's churn rate in each period ``t >= 1`` (of length 1 / ``period`` of the table's)."""
+        t = np.asarray(periods, dtype=float)
+        return 1.0 - self.survival(t) / self.survival(t - 1)
 
 
-def fit_sbg(table: RetentionTable, start: SbgFit | None = None) -> SbgFit:
+def fit_sbg(table: RetentionTable, start: SbgFit | None = None, period: int = 1) -> SbgFit:
     """Fit the sBG model to a table by maximum likelihood (``conditional_log_likelihood``).
 
     Searches ``log alpha`` and ``log beta`` with bounded Nelder-Mead from the
     method-of-moments values of the first two rows (Fader & Hardie's
     churn rates ``alpha / (alpha + beta)`` and ``alpha / (alpha + beta + 1)``)
     and from ``alpha = beta = 1``, or from ``start``, and keeps the best.
+    The model's period is the table's; ``period`` only says how the fit is
+    read later (see ``SbgFit``).
     """
     at_risk, kept = table.counts()
     t = table.period.astype(float)
@@ -120,4 +133,4 @@ def fit_sbg(table: RetentionTable, start: SbgFit | None = None) -> SbgFit:
     found = [optimize.minimize(loss, np.clip(x, -9.0, 9.0), method="Nelder-Mead", bounds=bounds) for x in starts]
     best = min(found, key=lambda r: r.fun)
     alpha, beta = (float(math.exp(v)) for v in best.x)
-    return SbgFit(alpha, beta, -float(best.fun))
+    return SbgFit(alpha, beta, -float(best.fun), period)

@@ -8,11 +8,13 @@ import pandas as pd
 from sim.engine.model import package_version
 from sim.experiments.calibration.cohorts import pooled
 from sim.experiments.calibration.fit import Calibration, _at
-from sim.experiments.calibration.sbg import sbg_churn_rate
 
 
 def parameter_table(calibration: Calibration) -> pd.DataFrame:
-    """Fitted parameters with 95% intervals: the simulation's and the sBG reference model's."""
+    """Fitted parameters with 95% intervals: the simulation's, and the sBG and Weibull reference models'.
+
+    The Weibull's come without intervals; both reference models are in the periods of the table as given.
+    """
     c = calibration
     rows = [
         {
@@ -31,6 +33,8 @@ def parameter_table(calibration: Calibration) -> pd.DataFrame:
     a, b = c.sbg.alpha, c.sbg.beta
     rows.append({"model": "sBG", "parameter": "alpha", "estimate": a, "low": c.sbg_low[0], "high": c.sbg_high[0]})
     rows.append({"model": "sBG", "parameter": "beta", "estimate": b, "low": c.sbg_low[1], "high": c.sbg_high[1]})
+    rows.append({"model": "Weibull", "parameter": "scale", "estimate": c.weibull.scale})
+    rows.append({"model": "Weibull", "parameter": "shape", "estimate": c.weibull.shape})
     table = pd.DataFrame(rows)
     table.attrs.update(_attrs(c))
     return table
@@ -45,8 +49,9 @@ def curve_table(calibration: Calibration) -> pd.DataFrame:
     bootstrap band ``model_low``/``model_high`` and ``at_risk``, the simulated
     customers each of its periods is measured on; ``surface``, the smoothed
     surface's curve at the estimate; ``sbg`` with ``sbg_low``/``sbg_high``;
-    and the churn rate each period: ``observed_churn`` (per period, between
-    rows), ``model_churn`` and ``sbg_churn``.
+    ``weibull``; and the churn rate each period: ``observed_churn`` (per
+    period, between rows), ``model_churn`` and ``sbg_churn``. Periods are
+    the model's (an annual table's rows at 12, 24, ... in a monthly model).
     """
     c = calibration
     periods = np.arange(0, c.horizon + 1)
@@ -80,7 +85,8 @@ def curve_table(calibration: Calibration) -> pd.DataFrame:
             "sbg_high": from_one(c.sbg_band[1], 1.0 if c.table.customers is not None else np.nan),
             "observed_churn": observed_churn.to_numpy(),
             "model_churn": from_one(c.model_churn, np.nan),
-            "sbg_churn": from_one(sbg_churn_rate(c.sbg.alpha, c.sbg.beta, periods[1:]), np.nan),
+            "sbg_churn": from_one(c.sbg.churn_rate(periods[1:]), np.nan),
+            "weibull": from_one(c.weibull_survival, 1.0),
         }
     )
     table.attrs.update(_attrs(c))
@@ -88,7 +94,7 @@ def curve_table(calibration: Calibration) -> pd.DataFrame:
 
 
 def holdout_table(calibration: Calibration) -> pd.DataFrame:
-    """Errors of the simulation and of the sBG model against the observed rows, in the fit window and the hold-out.
+    """Errors of the simulation and of the sBG and Weibull models against the observed rows, fit window and hold-out.
 
     Errors are in percentage points of the starting cohort: mean absolute
     error, root mean squared error and the largest error (fitted minus
@@ -96,7 +102,7 @@ def holdout_table(calibration: Calibration) -> pd.DataFrame:
     """
     c = calibration
     rows = []
-    for model, curve in (("simulation", c.model_survival), ("sBG", c.sbg_survival)):
+    for model, curve in (("simulation", c.model_survival), ("sBG", c.sbg_survival), ("Weibull", c.weibull_survival)):
         fitted = _at(curve, c.table.period)
         for window, mask in (("fit", c.table.period <= c.fit_periods), ("hold-out", c.table.period > c.fit_periods)):
             error = 100 * (fitted[mask] - c.table.retained[mask])

@@ -139,11 +139,15 @@ def bootstrap_sbg(
     replicates: int,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """SBG fits to resampled tables: (alpha, beta) of each replicate and its curve over 1..horizon."""
+    """SBG fits to resampled tables: (alpha, beta) of each replicate and its curve over 1..horizon.
+
+    ``table`` and ``observed`` are in the table's own periods, ``horizon`` in those the curves are read in
+    (``fit.period`` of them to one of the table's).
+    """
     periods = np.arange(1, horizon + 1)
     values, curves = [], []
     for _ in range(replicates):
-        refit = fit_sbg(resample_table(table, rng).upto(observed.last_period), start=fit)
+        refit = fit_sbg(resample_table(table, rng).upto(observed.last_period), start=fit, period=fit.period)
         values.append((refit.alpha, refit.beta))
         curves.append(refit.survival(periods))
     return np.array(values), np.array(curves)

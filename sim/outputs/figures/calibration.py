@@ -8,7 +8,6 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from sim.experiments.calibration.fit import Calibration
-from sim.experiments.calibration.sbg import sbg_churn_rate
 from sim.outputs.figures.style import draw_and_save, finish, new_figure
 
 
@@ -21,11 +20,11 @@ def calibration_figures(c: Calibration, folder: Path) -> list[Path]:
     ]
 
 
-SIMULATION, REFERENCE, OBSERVED = "#0072B2", "#E69F00", "#222222"
+SIMULATION, REFERENCE, WEIBULL, OBSERVED = "#0072B2", "#E69F00", "#009E73", "#222222"
 
 
 def retention_figure(c: Calibration) -> Figure:
-    """Observed retention (dots) against the calibrated simulation and the sBG model, with hold-out and projection."""
+    """Observed retention (dots) against the calibrated simulation and the reference models, hold-out and projection."""
     figure, ax = new_figure(1)
     periods = np.arange(0, c.horizon + 1)
     _shade_windows(ax, c)
@@ -36,6 +35,7 @@ def retention_figure(c: Calibration) -> Figure:
             periods, 100 * _from_one(c.sbg_band[0]), 100 * _from_one(c.sbg_band[1]), color=REFERENCE, alpha=0.12, lw=0
         )
     ax.plot(periods, 100 * _from_one(c.sbg_survival), color=REFERENCE, ls="--", label="sBG reference model")
+    ax.plot(periods, 100 * _from_one(c.weibull_survival), color=WEIBULL, ls=":", label="Weibull reference model")
     fit = c.table.period <= c.fit_periods
     ax.plot(c.table.period[fit], 100 * c.table.retained[fit], "o", color=OBSERVED, ms=5, label="observed, fitted")
     if (~fit).any():
@@ -48,7 +48,7 @@ def retention_figure(c: Calibration) -> Figure:
             ms=5,
             label="observed, held out",
         )
-    low = min(np.nanmin(c.band[0]), np.nanmin(c.sbg_survival), c.table.retained.min())
+    low = min(np.nanmin(c.band[0]), np.nanmin(c.sbg_survival), np.nanmin(c.weibull_survival), c.table.retained.min())
     ax.set_ylim(max(0.0, 100 * low - 5), 101)
     ax.set_xlim(0, c.horizon)
     ax.set_xlabel(f"{_unit(c)} since joining")
@@ -68,13 +68,13 @@ def churn_figure(c: Calibration) -> Figure:
     ax.plot(periods, 100 * c.model_churn, color=SIMULATION, label="simulation, calibrated")
     ax.plot(
         periods,
-        100 * sbg_churn_rate(c.sbg.alpha, c.sbg.beta, periods),
+        100 * c.sbg.churn_rate(periods),
         color=REFERENCE,
         ls="--",
         label="sBG reference model",
     )
-    a, b = c.sbg.alpha, c.sbg.beta
-    ax.axhline(100 * a / (a + b), color=REFERENCE, lw=0.8, ls=":", label="sBG: a joiner's mean churn rate")
+    joiner = 1 - (1 - c.sbg.mean_churn) ** (1 / c.steps)  # per model period
+    ax.axhline(100 * joiner, color=REFERENCE, lw=0.8, ls=":", label="sBG: a joiner's mean churn rate")
     before_period = np.concatenate([[0], c.table.period[:-1]])
     before_share = np.concatenate([[1.0], c.table.retained[:-1]])
     with np.errstate(divide="ignore", invalid="ignore"):

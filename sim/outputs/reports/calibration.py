@@ -111,7 +111,9 @@ def publish_calibration(
         warmup=c.warmup,
         window=c.window,
         bootstrap=int(len(c.bootstrap)),
-        sbg={"alpha": c.sbg.alpha, "beta": c.sbg.beta},
+        table_period_months=c.steps * c.scenario.market.period_months,
+        sbg={"alpha": c.sbg.alpha, "beta": c.sbg.beta, "period": c.steps},
+        weibull={"scale": c.weibull.scale, "shape": c.weibull.shape, "period": c.steps},
         calibrated_scenario=toml_name,
         overrides=list(overrides),
         reproduce=command,
@@ -129,10 +131,17 @@ def calibration_findings(c: Calibration) -> list[str]:
     errors = holdout_table(c).set_index(["model", "window"])
     if c.fit_periods < c.table.last_period:
         sim, ref = errors.loc[("simulation", "hold-out")], errors.loc[("sBG", "hold-out")]
+        weibull = errors.loc[("Weibull", "hold-out")]
+        held = c.table.period > c.fit_periods
+        inside = (c.table.retained[held] >= c.band[0][c.table.period[held] - 1] - 1e-12) & (
+            c.table.retained[held] <= c.band[1][c.table.period[held] - 1] + 1e-12
+        )
         found.append(
             f"On the held-out periods {sim.periods}, the calibrated simulation misses the observed retention by "
             f"{sim.mean_abs_error_pts:.2f} points on average (RMSE {sim.rmse_pts:.2f}); the sBG reference model by "
-            f"{ref.mean_abs_error_pts:.2f} (RMSE {ref.rmse_pts:.2f})."
+            f"{ref.mean_abs_error_pts:.2f} (RMSE {ref.rmse_pts:.2f}), the Weibull by "
+            f"{weibull.mean_abs_error_pts:.2f} (RMSE {weibull.rmse_pts:.2f}). The simulation's 95% band covers "
+            f"{int(inside.sum())} of the {int(held.sum())} held-out rows."
         )
     else:
         found.append(
@@ -148,14 +157,19 @@ def calibration_findings(c: Calibration) -> list[str]:
     churn = c.model_churn
     observed_first = 1 - c.table.retained[0] ** (1 / c.table.period[0])
     a, b = c.sbg.alpha, c.sbg.beta
+    k = c.steps
+    per = "period" if k == 1 else f"period of the table ({k} model periods)"
+    last = c.horizon // k
     found.append(
         f"The cohort's churn rate falls with tenure: observed {100 * observed_first:.1f}% in the first period; "
         "simulated "
         f"{100 * churn[0]:.1f}% in the first and {100 * np.nanmean(churn[-3:]):.1f}% around period {c.horizon - 1}. "
         f"In the sBG fit every customer keeps one churn rate (Beta({a:.3g}, {b:.3g}): {100 * a / (a + b):.1f}% a "
-        "period "
-        f"on average among joiners), yet the cohort's rate falls from {100 * a / (a + b):.1f}% to "
-        f"{100 * a / (a + b + c.horizon - 1):.1f}% by period {c.horizon}: the quick leavers go first (sorting)."
+        f"{per} on average among joiners), yet the cohort's rate falls from {100 * a / (a + b):.1f}% to "
+        f"{100 * a / (a + b + last - 1):.1f}% by the table's period {last}: the quick leavers go first (sorting). "
+        f"The Weibull fit's shape, {c.weibull.shape:.3g}, says the same as a hazard that "
+        + ("falls" if c.weibull.shape < 1 else "rises")
+        + " with each customer's tenure."
     )
     return found
 
@@ -183,16 +197,18 @@ def calibration_report(c: Calibration, figures: list[Path], toml_name: str, comm
         lines += ["", "**Caveats.**", ""] + [f"- {n}" for n in c.notes]
     parameters = pd.DataFrame(
         {
-            "parameter": [p.path for p in c.parameters] + ["sBG alpha", "sBG beta"],
-            "fitted": [significant(v) for v in c.estimate] + [significant(c.sbg.alpha), significant(c.sbg.beta)],
+            "parameter": [p.path for p in c.parameters] + ["sBG alpha", "sBG beta", "Weibull scale", "Weibull shape"],
+            "fitted": [significant(v) for v in c.estimate]
+            + [significant(v) for v in (c.sbg.alpha, c.sbg.beta, c.weibull.scale, c.weibull.shape)],
             "95% interval": [f"[{significant(lo)}, {significant(hi)}]" for lo, hi in zip(c.low, c.high, strict=True)]
             + [
                 f"[{significant(lo)}, {significant(hi)}]" if np.isfinite(lo) else "-"
                 for lo, hi in zip(c.sbg_low, c.sbg_high, strict=True)
-            ],
+            ]
+            + ["-", "-"],
             "searched": [f"{p.low:g} to {p.high:g}" + (" (log scale)" if p.log else "") for p in c.parameters]
-            + ["", ""],
-            "scenario had": [significant(v) for v in c.before] + ["", ""],
+            + [""] * 4,
+            "scenario had": [significant(v) for v in c.before] + [""] * 4,
         }
     )
     lines += ["", "## Fitted parameters", "", markdown_table(parameters), ""]
@@ -254,7 +270,14 @@ def _method(c: Calibration) -> str:
         + ("and draw the observed cohort again binomially, row after row, " if c.table.customers is not None else "")
         + "and the intervals are their 2.5% and 97.5% percentiles. The reference model is the shifted-beta-geometric "
         "model of Fader & Hardie (2007), fitted by maximum likelihood to the same rows: each customer has a constant "
-        "churn rate, Beta-distributed across customers."
+        "churn rate, Beta-distributed across customers; the second is a Weibull lifetime (lifelines), each row "
+        "an interval-censored count of lifetimes, whose hazard changes with tenure for every customer alike. "
+        + (
+            f"The table's periods are {c.steps} of the model's; both reference models are fitted in the table's "
+            "own periods."
+            if c.steps > 1
+            else ""
+        )
     )
 
 
