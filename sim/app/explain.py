@@ -14,7 +14,7 @@ import numpy as np
 
 from sim.app.model import ClassroomModel
 from sim.behaviour import satisfaction, value
-from sim.behaviour.choice import choice_probabilities, outside_exit_probability
+from sim.behaviour.choice import choice_probabilities
 from sim.behaviour.segments import SEGMENT_NAMES
 from sim.engine.month import option_utilities
 
@@ -201,14 +201,7 @@ def explain_customer(model: ClassroomModel, index: int) -> CustomerView:
         loyalty=SEGMENT_NAMES[loyalty_code] if loyalty_code >= 0 else None,
         reason="",
     )
-    forced_out = (
-        decided
-        and served
-        and bool(
-            model.draws.hazard[index]
-            < outside_exit_probability(market.defection_hazard[own], c.outside_proneness[index])
-        )
-    )
+    forced_out = decided and served and bool(c.left_outside[index])
     save_rate = float(market.save_rate[own]) if served else 0.0
     return CustomerView(**{**view.__dict__, "reason": _reason(view, own, now, n_firms, forced_out, save_rate)})
 

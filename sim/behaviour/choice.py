@@ -43,8 +43,9 @@ def outside_exit_probability(hazard, proneness):
     customer twice as prone faces the hazard of two average customers. Left
     out, or with every ``m = 1``, every customer faces ``h`` itself. The rate
     of a customer never changes, yet a cohort's rate of leaving for outside
-    reasons falls with tenure, as the prone leave first (the sorting that the
-    shifted-beta-geometric model describes, Fader & Hardie 2007).
+    reasons falls with tenure, as the prone leave first (sorting, as in
+    Fader & Hardie 2007). The month's code gives whoever leaves so a fresh
+    exposure: its row then stands for a new customer.
 
     Args:
         hazard: the firm's monthly outside hazard for each customer, 0..1.
@@ -62,7 +63,8 @@ def unprompted_habit(propensity, *, settled, delighted, delighted_factor):
 
     A customer reconsiders its provider unprompted with its own propensity;
     a settled customer (one of the share who do not shop around while they
-    have a provider: the hard-core loyal of Colombo & Morrison 1989) never
+    have a provider: a stayer-like inert segment, after the mover-stayer
+    models of brand switching, Colombo & Morrison 1989) never
     does, though it still may when its own firm gives it reason (the month's
     code also keeps rivals' recommendations from prompting it); a delighted one
     keeps only ``delighted_factor`` of its propensity (Jones & Sasser 1995).

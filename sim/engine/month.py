@@ -22,7 +22,7 @@ from sim.behaviour.choice import (
     unprompted_habit,
 )
 from sim.engine.parameters import Scenario
-from sim.engine.population import Customers, MarketState, MonthDraws, volume_bought
+from sim.engine.population import Customers, MarketState, MonthDraws, gamma_mean_one, volume_bought
 
 
 def live_one_month(
@@ -156,9 +156,14 @@ def live_one_month(
         (satisfied < p.dissatisfied).astype(np.int64) + unrecovered + warnings_about_mine + market.fee_fell[firm],
         0,
     )
-    forced_out = served & (
-        draws.hazard[rows] < outside_exit_probability(market.defection_hazard[firm], customers.outside_proneness[rows])
-    )
+    exit_probability = outside_exit_probability(market.defection_hazard[firm], customers.outside_proneness[rows])
+    forced_out = served & (draws.hazard[rows] < exit_probability)
+    if p.outside_proneness_cv > 0:
+        # Whoever leaves for outside reasons is, when it comes back to the market, a new customer with an exposure
+        # of its own: the draw that sent it out, rescaled, is a fresh uniform number (no prone few revolving).
+        out = np.flatnonzero(forced_out)
+        fresh = gamma_mean_one(draws.hazard[rows][out] / exit_probability[out], p.outside_proneness_cv)
+        customers.outside_proneness[rows][out] = fresh
     delighted = served & (satisfied >= p.very_satisfied)
     habit = unprompted_habit(
         customers.review_propensity[rows],
@@ -220,6 +225,7 @@ def live_one_month(
     customers.volume[rows] = volume
     customers.satisfaction[rows] = np.where(served, satisfied, np.nan)
     customers.failed[rows] = failed
+    customers.left_outside[rows] = forced_out
     customers.complained[rows] = complained
     customers.recovered[rows] = recovered
     customers.said[rows] = said

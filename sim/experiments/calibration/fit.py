@@ -27,11 +27,14 @@ DEFAULT_FIT = (
     "firm.defection_hazard=0.00001:0.1:log",
     "population.outside_proneness_cv=0:4",
 )
-"""What a cohort table is fitted with by default: how hard leaving for a rival is (the level of competitive churn),
-and how often the firm's customers leave for outside reasons and how unequally exposed they are to them (the level
-and the fall with tenure of the rest). A table's early rows say how many leave, its later rows how fast the rate
-falls; these three give the simulation both, whatever the scenario's market."""
+"""What a cohort table is fitted with by default: how hard leaving the firm is (the switching effort every exit pays,
+which sets how many leave for rivals or for no purchase), and how often the firm's customers leave for outside
+reasons and how unequally exposed they are to them. A table's early rows say how many leave, its later rows how fast
+the rate falls. An all-cause table does not say which kind of exit it was: the split between them follows from the
+scenario's other parameters, and the fitted values are conditional on them."""
 CONFIDENCE = 0.95
+INERT_EFFORT = 8.0
+"""A fitted switching effort from which leaving but for outside reasons is so rare that the levers are inert."""
 EDGE = 0.01  # share of a range within which an estimate counts as on its edge
 MAX_ROUNDS = 4  # fits of the surface: after the first, each adds candidates where the bootstrap puts plausible values
 DESIGN_REPLICATES = 50  # bootstrap replicates that choose the next candidates (the final interval uses them all)
@@ -354,14 +357,23 @@ def calibrate(
         }
     )
     covered = (_to_search(parameters, high) - _to_search(parameters, low)) / (highs - lows)
-    for p, est, share in zip(parameters, estimate, covered, strict=True):
+    searched_estimate = _to_search(parameters, estimate)
+    for i, (p, est, share) in enumerate(zip(parameters, estimate, covered, strict=True)):
+        searched = searched_estimate[i]
         if share > 0.5:
             notes.append(
                 f"The table says little about {p.path}: its 95% interval covers {share:.0%} of the range "
                 "searched, and the estimate is only the best of many values that fit about as well."
             )
-        elif min(est - p.low, p.high - est) <= EDGE * (p.high - p.low):
+        elif min(searched - lows[i], highs[i] - searched) <= EDGE * (highs[i] - lows[i]):
             notes.append(f"{p.path} = {est:.4g} is at the edge of its range {p.low:g}:{p.high:g}: widen the range.")
+    for p, est in zip(parameters, estimate, strict=True):
+        if p.field.name == "switching_effort" and est >= INERT_EFFORT:
+            notes.append(
+                f"{p.path} = {est:.3g}: so hard to leave that almost nobody leaves but for outside reasons; the "
+                "scenario's levers (quality, price, service) then barely move churn, and the fit cannot tell this "
+                "value from any larger one."
+            )
     if table.customers is None:
         notes.append(
             f"{table.source} gives no cohort size (customers column): intervals reflect the simulation's noise "

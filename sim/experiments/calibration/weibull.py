@@ -18,7 +18,8 @@ class WeibullFit:
     A ``shape`` below 1 is a hazard falling with tenure, above 1 one rising:
     unlike the sBG, which explains a falling rate by customers who differ,
     the Weibull lets every customer's hazard change with its tenure (duration
-    dependence; Fader, Hardie, Liu, Davin & Steenburgh 2018 compare the two).
+    dependence). From one cohort's curve the two cannot be told apart; Fader,
+    Hardie, Liu, Davin & Steenburgh (2018) combine them.
     ``period`` is the length of the table's period in the periods
     ``survival`` is asked about, as for ``SbgFit``.
     """

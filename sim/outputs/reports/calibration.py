@@ -167,9 +167,10 @@ def calibration_findings(c: Calibration) -> list[str]:
         f"In the sBG fit every customer keeps one churn rate (Beta({a:.3g}, {b:.3g}): {100 * a / (a + b):.1f}% a "
         f"{per} on average among joiners), yet the cohort's rate falls from {100 * a / (a + b):.1f}% to "
         f"{100 * a / (a + b + last - 1):.1f}% by the table's period {last}: the quick leavers go first (sorting). "
-        f"The Weibull fit's shape, {c.weibull.shape:.3g}, says the same as a hazard that "
-        + ("falls" if c.weibull.shape < 1 else "rises")
-        + " with each customer's tenure."
+        f"The Weibull fit's shape, {c.weibull.shape:.3g}, describes the same cohort's hazard as "
+        + ("falling" if c.weibull.shape < 1 else "rising")
+        + " with tenure; from one cohort's curve alone, a hazard that changes for each customer cannot be told "
+        "apart from customers who differ (Fader, Hardie, Liu, Davin & Steenburgh 2018)."
     )
     return found
 
@@ -272,6 +273,9 @@ def _method(c: Calibration) -> str:
         "model of Fader & Hardie (2007), fitted by maximum likelihood to the same rows: each customer has a constant "
         "churn rate, Beta-distributed across customers; the second is a Weibull lifetime (lifelines), each row "
         "an interval-censored count of lifetimes, whose hazard changes with tenure for every customer alike. "
+        "An all-cause table does not say why customers left: the split between leaving for a rival, for no purchase "
+        "and for outside reasons follows from the scenario's other parameters, and the fitted values are "
+        "conditional on them, not estimates of switching costs or hazards measured in the field. "
         + (
             f"The table's periods are {c.steps} of the model's; both reference models are fitted in the table's "
             "own periods."
