@@ -117,7 +117,7 @@ def test_a_retention_table_beyond_the_longest_horizon_is_refused_before_anything
 
 def test_a_horizon_that_makes_runs_longer_than_any_run_may_be_is_refused(tmp_path):
     table = tmp_path / "cohort.csv"
-    table.write_text("period,retained\n1,0.9\n2,0.85\n9999,0.5\n")
+    table.write_text("period,retained\n1,0.9\n2,0.85\n3,0.8\n9999,0.5\n")
     result = loyalty("calibrate", "baseline", "--retention", str(table), "--customers", "200", "--out", str(tmp_path))
     refused(
         result,
