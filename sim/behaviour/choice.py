@@ -58,25 +58,26 @@ def outside_exit_probability(hazard, proneness):
     return np.where(proneness == 1.0, hazard, scaled)
 
 
-def unprompted_habit(propensity, *, settled, delighted, delighted_factor):
-    """Each customer's probability of reconsidering unprompted this month.
+def what_the_settled_ignore(settled, habit, rivals_recommended):
+    """A customer's unprompted habit and the rivals it heard recommended, as they move it this month.
 
-    A customer reconsiders its provider unprompted with its own propensity;
-    a settled customer (one of the share who do not shop around while they
+    A settled customer (one of the share who do not shop around while they
     have a provider: a stayer-like inert segment, after the mover-stayer
-    models of brand switching, Colombo & Morrison 1989) never
-    does, though it still may when its own firm gives it reason (the month's
-    code also keeps rivals' recommendations from prompting it); a delighted one
-    keeps only ``delighted_factor`` of its propensity (Jones & Sasser 1995).
+    models of brand switching, Colombo & Morrison 1989) ignores both: it
+    never reconsiders unprompted, however recommended a rival, and looks
+    around only when its own firm gives it reason (a bad experience, an
+    unresolved complaint, a warning about it, an unfair price rise, a fall in
+    its exit fee). Every other customer keeps both as they are.
 
     Args:
-        propensity: each customer's unprompted review probability per month.
         settled: whether each customer is settled and has a provider now.
-        delighted: whether each customer was totally satisfied this month.
-        delighted_factor: share of the propensity a delighted customer keeps, 0..1.
+        habit: each customer's unprompted review probability this month.
+        rivals_recommended: recommendations of other firms each customer heard this month.
+
+    Returns:
+        ``(habit, rivals_recommended)``, zero for the settled.
     """
-    habit = np.asarray(propensity, dtype=float) * np.where(delighted, delighted_factor, 1.0)
-    return np.where(settled, 0.0, habit)
+    return np.where(settled, 0.0, habit), np.where(settled, 0, rivals_recommended)
 
 
 def reviews(prompts, draw, *, base, prompted_probability, unfairness=0.0):

@@ -19,7 +19,7 @@ from sim.behaviour.choice import (
     outside_exit_probability,
     review_probability,
     reviews,
-    unprompted_habit,
+    what_the_settled_ignore,
 )
 from sim.engine.parameters import Scenario
 from sim.engine.population import Customers, MarketState, MonthDraws, gamma_mean_one, volume_bought
@@ -147,10 +147,7 @@ def live_one_month(
     volume = np.where(served, volume_bought(scenario, customers.segment[rows], tenure), 0.0)
     points = customers.points[rows]
     warnings_about_mine = heard_bad[firm, me]
-    settled = served & customers.settled[rows]
-    rivals_recommended = np.where(
-        settled, 0, heard_good[:outside].sum(axis=0) - np.where(served, heard_good[firm, me], 0)
-    )  # the settled do not look at rivals, however recommended
+    rivals_recommended = heard_good[:outside].sum(axis=0) - np.where(served, heard_good[firm, me], 0)
     prompts_by_firm = np.where(
         served,
         (satisfied < p.dissatisfied).astype(np.int64) + unrecovered + warnings_about_mine + market.fee_fell[firm],
@@ -165,12 +162,8 @@ def live_one_month(
         fresh = gamma_mean_one(draws.hazard[rows][out] / exit_probability[out], p.outside_proneness_cv)
         customers.outside_proneness[rows][out] = fresh
     delighted = served & (satisfied >= p.very_satisfied)
-    habit = unprompted_habit(
-        customers.review_propensity[rows],
-        settled=settled,
-        delighted=delighted,
-        delighted_factor=p.delighted_review_factor,
-    )
+    habit = customers.review_propensity[rows] * np.where(delighted, p.delighted_review_factor, 1.0)
+    habit, rivals_recommended = what_the_settled_ignore(served & customers.settled[rows], habit, rivals_recommended)
     q = p.prompted_review_probability
     reconsiders = ~forced_out & reviews(
         prompts_by_firm + rivals_recommended, draws.review[rows], base=habit, prompted_probability=q, unfairness=unfair

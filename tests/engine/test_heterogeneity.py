@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from sim import LoyaltyModel, Market, Population, Scenario
-from sim.behaviour.choice import outside_exit_probability, unprompted_habit
+from sim.behaviour.choice import outside_exit_probability, what_the_settled_ignore
 from sim.engine.population import gamma_mean_one
 from sim.experiments.calibration import pooled, simulate_cohort
 
@@ -24,14 +24,9 @@ def test_the_outside_exit_probability_scales_the_hazard_by_exposure():
     assert p[2] == pytest.approx(1 - 0.998**2) and p[3] == pytest.approx(1 - 0.998**0.5)
 
 
-def test_settled_customers_never_reconsider_unprompted_and_the_delighted_keep_a_share():
-    habit = unprompted_habit(
-        np.array([0.1, 0.1, 0.1]),
-        settled=np.array([False, True, False]),
-        delighted=np.array([False, False, True]),
-        delighted_factor=0.25,
-    )
-    assert habit.tolist() == [0.1, 0.0, 0.025]
+def test_settled_customers_ignore_their_habit_and_rivals_recommendations():
+    habit, rivals = what_the_settled_ignore(np.array([False, True]), np.array([0.1, 0.1]), np.array([2, 2]))
+    assert habit.tolist() == [0.1, 0.0] and rivals.tolist() == [2, 0]
 
 
 def test_exposure_is_gamma_with_mean_one_and_the_coefficient_of_variation_asked_for():

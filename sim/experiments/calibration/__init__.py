@@ -26,10 +26,10 @@ censored, and the retention curve is the Kaplan-Meier product of the monthly
 retention rates.
 
 **The fit** (``calibrate``) searches the named parameters within their ranges
-(``FitParameter``; by default ``DEFAULT_FIT``: the switching effort, which sets
-how many leave for rivals, and the firm's outside hazard and how unequally
-customers are exposed to it, which set the level of the rest and how fast it
-falls with tenure) with common random numbers (the same seeds for every
+(``FitParameter``; by default ``DEFAULT_FIT``: the switching effort every exit
+but one for outside reasons pays, and the firm's outside hazard and how
+unequally customers are exposed to it; an all-cause table does not say which
+kind of exit it saw, so the split between them is the scenario's) with common random numbers (the same seeds for every
 candidate). It simulates a Latin hypercube of candidates over the whole
 range, then smooths each month's simulated churn rate (on the logit scale)
 across the candidates with a local quadratic regression (loess), and takes as

@@ -358,8 +358,7 @@ def calibrate(
     )
     covered = (_to_search(parameters, high) - _to_search(parameters, low)) / (highs - lows)
     searched_estimate = _to_search(parameters, estimate)
-    for i, (p, est, share) in enumerate(zip(parameters, estimate, covered, strict=True)):
-        searched = searched_estimate[i]
+    for i, (p, est, searched, share) in enumerate(zip(parameters, estimate, searched_estimate, covered, strict=True)):
         if share > 0.5:
             notes.append(
                 f"The table says little about {p.path}: its 95% interval covers {share:.0%} of the range "
@@ -367,7 +366,6 @@ def calibrate(
             )
         elif min(searched - lows[i], highs[i] - searched) <= EDGE * (highs[i] - lows[i]):
             notes.append(f"{p.path} = {est:.4g} is at the edge of its range {p.low:g}:{p.high:g}: widen the range.")
-    for p, est in zip(parameters, estimate, strict=True):
         if p.field.name == "switching_effort" and est >= INERT_EFFORT:
             notes.append(
                 f"{p.path} = {est:.3g}: so hard to leave that almost nobody leaves but for outside reasons; the "

@@ -44,16 +44,13 @@ def fit_weibull(table: RetentionTable, period: int = 1) -> WeibullFit:
     """
     from lifelines import WeibullFitter
 
-    n = 10_000.0 if table.customers is None else table.customers.astype(float)
-    before = np.concatenate([[1.0], table.retained[:-1]])
-    lost = np.broadcast_to(n, table.retained.shape) * (before - table.retained)
-    lower = np.concatenate([[0.0], table.period[:-1]]).astype(float)
-    upper = table.period.astype(float)
-    survivors = float(np.broadcast_to(n, table.retained.shape)[-1] * table.retained[-1])
+    at_risk, kept = table.counts()
+    scale = 10_000.0 if table.customers is None else 1.0
+    lost = scale * (at_risk - kept)
     keep = lost > 0
-    lower = np.append(lower[keep], table.period[-1])
-    upper = np.append(upper[keep], np.inf)
-    weights = np.append(lost[keep], survivors)
+    lower = np.append(np.concatenate([[0.0], table.period[:-1]])[keep], table.period[-1]).astype(float)
+    upper = np.append(table.period[keep], np.inf).astype(float)
+    weights = np.append(lost[keep], scale * kept[-1])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # lifelines warns that weights are not whole numbers
         fitted = WeibullFitter().fit_interval_censoring(np.maximum(lower, 1e-9), upper, weights=weights)
