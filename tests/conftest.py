@@ -1,9 +1,17 @@
 """Small markets shared by the tests, and a check of every figure any test saves."""
 
+import signal
+
 import matplotlib.figure
 import pytest
 
 from sim import FirmLevers, Market, Population, Scenario
+
+# A test run started in the background by a script inherits Ctrl-C (SIGINT) ignored, and so would every command
+# the tests start; the interrupt tests need the commands to hear it as a terminal delivers it. A handler of our
+# own here gives the commands the default disposition again (an ignored signal stays ignored across exec).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def small_market(customers: int = 400, periods: int = 24, **population) -> Scenario:
