@@ -21,8 +21,17 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 BASELINE = HERE / "baseline" / "baseline.csv"
 
-SCENARIOS = ("baseline", "high_exit_barriers", "loyalty_programme", "service_failure", "new_entrant", "price_war")
-"""Shipped scenarios pinned: the reference market, barriers, a programme, an outage, an entrant and price events."""
+SCENARIOS = (
+    "baseline",
+    "high_exit_barriers",
+    "loyalty_programme",
+    "service_failure",
+    "new_entrant",
+    "price_war",
+    "loyal_core",
+)
+"""Shipped scenarios pinned: the reference market, barriers, a programme, an outage, an entrant, price events, and
+settled customers with unequal exposure to outside reasons."""
 SEEDS = (1, 2)
 CUSTOMERS = 800
 PERIODS = 48
