@@ -98,6 +98,18 @@ def test_compare_puts_intervals_on_paired_differences(tmp_path):
         p.name for p in folder.iterdir()
     }
     assert "dearer-a" in out.stdout and "firm A" in out.stdout
+    report = (folder / "report.md").read_text()
+    header = next(line for line in report.splitlines() if line.startswith("| scenario | firm | 12-month retention %"))
+    columns = [c.strip() for c in header.strip("|").split("|")]
+    assert [c for c in columns if c.endswith("vs baseline")] == [
+        "retention vs baseline",
+        "churn vs baseline",
+        "share vs baseline",
+        "profit vs baseline",
+    ]  # one column of paired differences per measure, each next to its measure
+    row = next(line for line in report.splitlines() if line.startswith("| dearer-a | A |"))
+    share_change = [c.strip() for c in row.strip("|").split("|")][columns.index("share vs baseline")]
+    assert share_change.startswith(f"{a.final_share_pct_diff:.1f}")
 
 
 def test_a_bad_scenario_exits_2_with_one_line_and_no_traceback(tmp_path):

@@ -180,14 +180,14 @@ def _levers_table(scenario: Scenario) -> str:
 
 def _comparison_text(table: pd.DataFrame, reference: str) -> pd.DataFrame:
     text = pd.DataFrame({"scenario": table.scenario, "firm": table.firm})
-    for metric, label, digits in (
-        ("cohort_retention_pct", "12-month retention %", 1),
-        ("monthly_churn_pct", "monthly churn %", 2),
-        ("final_share_pct", "final share %", 1),
-        ("discounted_profit", "discounted profit", 0),
+    for metric, label, short, digits in (
+        ("cohort_retention_pct", "12-month retention %", "retention", 1),
+        ("monthly_churn_pct", "monthly churn %", "churn", 2),
+        ("final_share_pct", "final share %", "share", 1),
+        ("discounted_profit", "discounted profit", "profit", 0),
     ):
         text[label] = [f"{v:,.{digits}f}" if np.isfinite(v) else "-" for v in table[metric]]
-        text[f"change vs {reference}"] = [
+        text[f"{short} vs {reference}"] = [
             interval(
                 row.get(f"{metric}_diff", np.nan),
                 row.get(f"{metric}_diff_low", np.nan),
