@@ -34,6 +34,10 @@ from sim.experiments.calibration import (
     sbg_survival,
     simulate_cohort,
 )
+from sim.experiments.calibration.cohorts import CohortCounts
+from sim.experiments.calibration.fit import _as_observed
+from sim.experiments.calibration.observed import _log_likelihood
+from sim.experiments.calibration.surface import SUPPORT, Surface
 from sim.outputs.scenario_toml import scenario_toml
 
 
@@ -230,6 +234,42 @@ def test_the_simulated_cohort_counts_every_joiner_once_until_it_leaves():
     assert counts.survival == pytest.approx(np.cumprod(1 - counts.lost / counts.at_risk))
     again = simulate_cohort(small(1500), "A", seed=3, horizon=12, warmup=6, window=6)
     assert np.array_equal(again.lost, counts.lost)  # same seed, same cohort
+
+
+def _surface_through(xs: list[float], churn, periods: int = 6) -> Surface:
+    """A one-parameter surface (range 0:1) through candidates at ``xs`` whose cohorts churn at ``churn(x)``."""
+    counts = []
+    for x in xs:
+        at_risk = 10_000 * (1 - churn(x)) ** np.arange(periods)
+        counts.append([CohortCounts(at_risk / 2, at_risk * churn(x) / 2, 5_000)] * 2)
+    return Surface.fit(np.array(xs)[:, None], counts, np.zeros(1), np.ones(1))
+
+
+def test_the_surface_is_trusted_only_near_the_candidates_simulated():
+    churn = lambda x: 0.2 * (1 - x) + 0.02  # noqa: E731
+    surface = _surface_through([0.0, 0.1, 0.2, 0.3, 0.4, 0.5], churn)
+    far = retention_table(range(1, 7), (1 - churn(0.9)) ** np.arange(1, 7), [1000] * 6)
+    at_risk, kept = far.counts()
+    likelihood = [_log_likelihood(at_risk, kept, surface.survival(np.array([x]))) for x in (0.6, 0.9)]
+    assert likelihood[1] > likelihood[0] + 50  # extrapolated, the surface would put the estimate at 0.9
+    estimate = surface.best(far, [np.array([0.5])])
+    assert 0.5 + SUPPORT - 0.01 < estimate[0] < 0.5 + SUPPORT + 0.01
+    near = retention_table(range(1, 7), (1 - churn(0.25)) ** np.arange(1, 7), [1000] * 6)
+    assert surface.best(near, [np.array([0.5])])[0] == pytest.approx(0.25, abs=0.01)  # within it, unhindered
+
+
+def test_the_prediction_band_adds_the_sampling_noise_of_a_cohort_of_the_tables_size():
+    curve = np.tile(0.9 ** np.arange(1, 13), (400, 1))  # one curve, no uncertainty of its own
+    spreads = {}
+    for size in (100, 10_000):
+        table = retention_table([6, 12], [0.9**6, 0.9**12], [size, size])
+        seen = _as_observed(curve, table, np.random.default_rng(1))
+        assert seen.mean(axis=0) == pytest.approx(curve[0], abs=0.01)  # unbiased
+        spreads[size] = seen[:, -1].std()
+    binomial = math.sqrt(0.9**12 * (1 - 0.9**12) / 100)
+    assert spreads[100] == pytest.approx(binomial, rel=0.2) and spreads[10_000] < spreads[100] / 5
+    without = retention_table([6, 12], [0.9**6, 0.9**12])
+    assert np.array_equal(_as_observed(curve, without, np.random.default_rng(1)), curve)
 
 
 def test_calibration_recovers_how_often_customers_reconsider_from_a_table_the_model_generated():

@@ -34,7 +34,10 @@ candidate). It simulates a Latin hypercube of candidates over the whole
 range, then smooths each month's simulated churn rate (on the logit scale)
 across the candidates with a local quadratic regression (loess), and takes as
 estimate the values that maximise the binomial likelihood of the observed
-table's fit window under that smooth surface. The likelihood counts, for each
+table's fit window under that smooth surface, searched only within a tenth of
+the range of some candidate simulated: farther away the local regression
+extrapolates, and its curve there can fit the table better than a simulation
+at the same values would. The likelihood counts, for each
 row, the customers at risk and those retained (the shifted-beta-geometric
 likelihood of Fader & Hardie, 2007, written as a product of conditional
 binomials, so rows may skip periods). Up to three more rounds simulate the
@@ -49,8 +52,10 @@ and with the simulation's seeds resampled with replacement: the interval
 reflects both the sampling noise of the observed cohort and the simulation's
 own noise. Intervals are the 2.5% and 97.5% percentiles. The fitted and
 projected curve is the cohort simulated with the calibrated scenario itself;
-its band adds to it the percentiles of the bootstrap fits' curves about the
-surface's curve at the estimate.
+its band is a prediction band for the table itself: the curve moved by each
+bootstrap fit's curve about the surface's curve at the estimate, then observed
+on a cohort of the table's size (a held-out row is a measurement on a finite
+cohort too), and the percentiles taken. The sBG's band is made the same way.
 
 **The reference model** is the shifted-beta-geometric (sBG) model of Fader &
 Hardie (2007): every customer has a constant churn rate, Beta-distributed

@@ -12,7 +12,13 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from sim.engine.parameters import Scenario
-from sim.experiments.calibration.cohorts import CohortCounts, check_run_length, pooled, simulate_cohort
+from sim.experiments.calibration.cohorts import (
+    CohortCounts,
+    check_run_length,
+    pooled,
+    sample_cohort,
+    simulate_cohort,
+)
 from sim.experiments.calibration.observed import CalibrationError, RetentionTable, conditional_log_likelihood
 from sim.experiments.calibration.sbg import SbgFit, fit_sbg
 from sim.experiments.calibration.surface import Surface, bootstrap_sbg, spread_out
@@ -140,10 +146,12 @@ class Calibration:
         design: every candidate simulated: its values, stage, log-likelihood and cohort size.
         curve: the smoothed surface's retention curve at the estimate, periods 1..horizon.
         fitted: the cohort simulated with the calibrated scenario itself, per seed: the fitted and projected curve.
-        band: 95% band of that curve (low, high), periods 1..horizon: the curve plus the 2.5% and 97.5%
-            percentiles of the bootstrap fits' surface curves less the surface curve at the estimate.
+        band: 95% prediction band of the observed table (low, high), periods 1..horizon: the curve moved by each
+            bootstrap fit's surface curve less the surface curve at the estimate, each then observed on a cohort of
+            the table's size (its binomial sampling noise; none without cohort sizes); 2.5% and 97.5% percentiles.
         sbg: the sBG fit; ``sbg_low``/``sbg_high`` its bootstrap intervals (alpha, beta), NaN without cohort sizes.
-        sbg_band: 95% band of the sBG curve (NaN without cohort sizes).
+        sbg_band: the same prediction band for the sBG: its bootstrap fits' curves so observed (NaN without cohort
+            sizes).
         weibull: the Weibull reference fit, on the same rows.
         bootstrap: fitted values of each bootstrap replicate, shape (replicates, parameters).
         notes: caveats for the report (an estimate at the edge of its range, intervals without sampling noise).
@@ -344,8 +352,8 @@ def calibrate(
         rounded = np.array([float(f"{v:.4g}") for v in estimate])
         calibrated = fitted_scenario(scenario, [p.field for p in parameters], rounded)
         fitted = simulator(rounded[None, :])[0]
-        spread = np.percentile(curves - curve, [tail, 100 - tail], axis=0)
-        band = tuple(np.clip(pooled(fitted).survival + spread, 0.0, 1.0))
+        paths = _as_observed(np.clip(pooled(fitted).survival + (curves - curve), 0.0, 1.0), table, rng)
+        band = tuple(np.percentile(paths, [tail, 100 - tail], axis=0))
 
     calibrated = calibrated.model_copy(
         update={
@@ -388,7 +396,7 @@ def calibrate(
     if table.customers is not None:
         draws, curves = bootstrap_sbg(sbg, own, own_fit, horizon, bootstrap, rng)
         sbg_low, sbg_high = np.percentile(draws, [tail, 100 - tail], axis=0)
-        sbg_band = tuple(np.percentile(curves, [tail, 100 - tail], axis=0))
+        sbg_band = tuple(np.percentile(_as_observed(curves, table, rng), [tail, 100 - tail], axis=0))
 
     design = pd.DataFrame(_from_search(parameters, points), columns=[p.path for p in parameters])
     design.insert(0, "stage", stage)
@@ -425,6 +433,20 @@ def calibrate(
         bootstrap=replicates,
         notes=notes,
     )
+
+
+def _as_observed(curves: np.ndarray, table: RetentionTable, rng: np.random.Generator) -> np.ndarray:
+    """Retention curves as a cohort of the table's size would be observed to follow them (``sample_cohort``).
+
+    A held-out row is itself a measurement on a finite cohort: a band meant
+    to cover it adds that sampling noise to the curves' own uncertainty.
+    The cohort is the size of the table's last row (its longest tenures are
+    measured on it). Without cohort sizes the curves are returned as they are.
+    """
+    if table.customers is None:
+        return curves
+    size = int(table.customers[-1])
+    return np.array([sample_cohort(np.clip(c, 0.0, 1.0), size, rng) / size for c in curves])
 
 
 def _at(survival: np.ndarray, periods: np.ndarray) -> np.ndarray:

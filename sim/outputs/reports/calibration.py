@@ -45,7 +45,8 @@ def cohort_table_csv(
 
 CAPTIONS = {
     "retention.png": "Share of the cohort still active, by months since joining: the observed table (dots), the "
-    "calibrated scenario (solid, with its 95% band) and the sBG reference model (dashed). The models were fitted on "
+    "calibrated scenario (solid, with its 95% prediction band: where a cohort of the table's size would be seen) "
+    "and the sBG reference model (dashed). The models were fitted on "
     "the white region only; the grey region checks their projection against rows they did not see; beyond the table "
     "they project.",
     "churn_by_tenure.png": "Share of the customers still active who leave in each month of tenure. In the sBG model "
@@ -140,8 +141,9 @@ def calibration_findings(c: Calibration) -> list[str]:
             f"On the held-out periods {sim.periods}, the calibrated simulation misses the observed retention by "
             f"{sim.mean_abs_error_pts:.2f} points on average (RMSE {sim.rmse_pts:.2f}); the sBG reference model by "
             f"{ref.mean_abs_error_pts:.2f} (RMSE {ref.rmse_pts:.2f}), the Weibull by "
-            f"{weibull.mean_abs_error_pts:.2f} (RMSE {weibull.rmse_pts:.2f}). The simulation's 95% band covers "
-            f"{int(inside.sum())} of the {int(held.sum())} held-out rows."
+            f"{weibull.mean_abs_error_pts:.2f} (RMSE {weibull.rmse_pts:.2f}). The simulation's 95% prediction band "
+            f"(where a cohort of the table's size would be seen) covers {int(inside.sum())} of the "
+            f"{int(held.sum())} held-out rows."
         )
     else:
         found.append(
