@@ -34,10 +34,7 @@ from sim.experiments.calibration import (
     sbg_survival,
     simulate_cohort,
 )
-from sim.experiments.calibration.cohorts import CohortCounts
-from sim.experiments.calibration.fit import _as_observed
-from sim.experiments.calibration.observed import _log_likelihood
-from sim.experiments.calibration.surface import SUPPORT, Surface
+from sim.experiments.calibration.fit import _better_candidate, _predicted
 from sim.outputs.scenario_toml import scenario_toml
 
 
@@ -236,40 +233,34 @@ def test_the_simulated_cohort_counts_every_joiner_once_until_it_leaves():
     assert np.array_equal(again.lost, counts.lost)  # same seed, same cohort
 
 
-def _surface_through(xs: list[float], churn, periods: int = 6) -> Surface:
-    """A one-parameter surface (range 0:1) through candidates at ``xs`` whose cohorts churn at ``churn(x)``."""
-    counts = []
-    for x in xs:
-        at_risk = 10_000 * (1 - churn(x)) ** np.arange(periods)
-        counts.append([CohortCounts(at_risk / 2, at_risk * churn(x) / 2, 5_000)] * 2)
-    return Surface.fit(np.array(xs)[:, None], counts, np.zeros(1), np.ones(1))
+def test_an_estimate_that_simulates_worse_than_the_best_candidate_gives_way_to_it():
+    simulated = [-9000.0, -8761.3, -8790.0]
+    assert _better_candidate(-8770.0, simulated) == 1  # the surface promised more than the simulation gave
+    assert _better_candidate(-8762.0, simulated) is None  # within the simulation's noise: the estimate stands
+    assert _better_candidate(-8700.0, simulated) is None
 
 
-def test_the_surface_is_trusted_only_near_the_candidates_simulated():
-    churn = lambda x: 0.2 * (1 - x) + 0.02  # noqa: E731
-    surface = _surface_through([0.0, 0.1, 0.2, 0.3, 0.4, 0.5], churn)
-    far = retention_table(range(1, 7), (1 - churn(0.9)) ** np.arange(1, 7), [1000] * 6)
-    at_risk, kept = far.counts()
-    likelihood = [_log_likelihood(at_risk, kept, surface.survival(np.array([x]))) for x in (0.6, 0.9)]
-    assert likelihood[1] > likelihood[0] + 50  # extrapolated, the surface would put the estimate at 0.9
-    estimate = surface.best(far, [np.array([0.5])])
-    assert 0.5 + SUPPORT - 0.01 < estimate[0] < 0.5 + SUPPORT + 0.01
-    near = retention_table(range(1, 7), (1 - churn(0.25)) ** np.arange(1, 7), [1000] * 6)
-    assert surface.best(near, [np.array([0.5])])[0] == pytest.approx(0.25, abs=0.01)  # within it, unhindered
-
-
-def test_the_prediction_band_adds_the_sampling_noise_of_a_cohort_of_the_tables_size():
-    curve = np.tile(0.9 ** np.arange(1, 13), (400, 1))  # one curve, no uncertainty of its own
-    spreads = {}
-    for size in (100, 10_000):
-        table = retention_table([6, 12], [0.9**6, 0.9**12], [size, size])
-        seen = _as_observed(curve, table, np.random.default_rng(1))
-        assert seen.mean(axis=0) == pytest.approx(curve[0], abs=0.01)  # unbiased
-        spreads[size] = seen[:, -1].std()
-    binomial = math.sqrt(0.9**12 * (1 - 0.9**12) / 100)
-    assert spreads[100] == pytest.approx(binomial, rel=0.2) and spreads[10_000] < spreads[100] / 5
-    without = retention_table([6, 12], [0.9**6, 0.9**12])
-    assert np.array_equal(_as_observed(curve, without, np.random.default_rng(1)), curve)
+def test_beyond_the_fit_window_the_band_predicts_what_the_same_finite_cohort_would_show():
+    model = 0.9 ** np.arange(1, 13)
+    offsets = np.zeros((2000, 12))  # a fit without uncertainty of its own
+    table = retention_table(range(1, 13), model, [400] * 12)
+    window = table.upto(6)
+    still = np.full(2000, model[5])  # every replicate's window ends where the observed one did
+    paths = _predicted(model, offsets, still, window, table, random_seed=1)
+    assert np.array_equal(paths[:, :6], np.tile(model[:6], (2000, 1)))  # the window: the curve's own band
+    kept = model[11] / model[5]
+    fresh = math.sqrt(400 * model[5] * kept * (1 - kept)) / 400  # only the held-out row's own noise
+    assert paths[:, 11].mean() == pytest.approx(model[11], abs=0.003)
+    assert paths[:, 11].std() == pytest.approx(fresh, rel=0.1)
+    shared = np.random.default_rng(2).binomial(400, model[5], size=2000) / 400  # and the window's, carried on
+    wider = _predicted(model, offsets, shared, window, table, random_seed=1)
+    assert wider[:, 11].std() == pytest.approx(math.sqrt(model[11] * (1 - model[11]) / 400), rel=0.1)
+    followed = _predicted(model, np.outer(shared - model[5], kept * np.ones(12)), shared, window, table, 1)
+    assert followed[:, 11].std() == pytest.approx(fresh, rel=0.1)  # an estimate that follows the window's noise
+    moved = retention_table(range(1, 13), np.concatenate([model[:6], 0.8 * model[6:]]), [400] * 12)
+    assert np.array_equal(_predicted(model, offsets, still, moved.upto(6), moved, 1), paths)  # held-out rows unread
+    without = retention_table(range(1, 13), model)
+    assert np.array_equal(_predicted(model, offsets, still, without.upto(6), without, 1), offsets + model)
 
 
 def test_calibration_recovers_how_often_customers_reconsider_from_a_table_the_model_generated():

@@ -34,10 +34,11 @@ candidate). It simulates a Latin hypercube of candidates over the whole
 range, then smooths each month's simulated churn rate (on the logit scale)
 across the candidates with a local quadratic regression (loess), and takes as
 estimate the values that maximise the binomial likelihood of the observed
-table's fit window under that smooth surface, searched only within a tenth of
-the range of some candidate simulated: farther away the local regression
-extrapolates, and its curve there can fit the table better than a simulation
-at the same values would. The likelihood counts, for each
+table's fit window under that smooth surface. Where few candidates lie near
+its optimum the surface can promise a fit that a simulation there does not
+give: the estimate is simulated, and if it fits the window worse than the best
+candidate simulated (by more than the simulation's noise), that candidate is
+the estimate instead, and the report says so. The likelihood counts, for each
 row, the customers at risk and those retained (the shifted-beta-geometric
 likelihood of Fader & Hardie, 2007, written as a product of conditional
 binomials, so rows may skip periods). Up to three more rounds simulate the
@@ -52,10 +53,13 @@ and with the simulation's seeds resampled with replacement: the interval
 reflects both the sampling noise of the observed cohort and the simulation's
 own noise. Intervals are the 2.5% and 97.5% percentiles. The fitted and
 projected curve is the cohort simulated with the calibrated scenario itself;
-its band is a prediction band for the table itself: the curve moved by each
-bootstrap fit's curve about the surface's curve at the estimate, then observed
-on a cohort of the table's size (a held-out row is a measurement on a finite
-cohort too), and the percentiles taken. The sBG's band is made the same way.
+within the fit window its band is the curve moved by each bootstrap fit's
+curve about the surface's curve at the estimate. Beyond the window (the
+held-out rows and the projection) it is a prediction band of what the same
+cohort's table would show: a held-out row is a measurement on the same finite
+cohort, sharing the window's sampling noise and adding its own, so each
+replicate follows the customers its resampled table keeps at the window's
+last row with the model's conditional retention, binomially.
 
 **The reference model** is the shifted-beta-geometric (sBG) model of Fader &
 Hardie (2007): every customer has a constant churn rate, Beta-distributed

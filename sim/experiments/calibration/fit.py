@@ -16,7 +16,6 @@ from sim.experiments.calibration.cohorts import (
     CohortCounts,
     check_run_length,
     pooled,
-    sample_cohort,
     simulate_cohort,
 )
 from sim.experiments.calibration.observed import CalibrationError, RetentionTable, conditional_log_likelihood
@@ -41,6 +40,9 @@ scenario's other parameters, and the fitted values are conditional on them."""
 CONFIDENCE = 0.95
 INERT_EFFORT = 8.0
 """A fitted switching effort from which leaving but for outside reasons is so rare that the levers are inert."""
+WORSE = 3.0
+"""Log-likelihood by which the simulated estimate may fall short of the best candidate simulated (the simulation's
+noise at common seeds) before that candidate replaces it."""
 EDGE = 0.01  # share of a range within which an estimate counts as on its edge
 MAX_ROUNDS = 4  # fits of the surface: after the first, each adds candidates where the bootstrap puts plausible values
 DESIGN_REPLICATES = 50  # bootstrap replicates that choose the next candidates (the final interval uses them all)
@@ -146,12 +148,11 @@ class Calibration:
         design: every candidate simulated: its values, stage, log-likelihood and cohort size.
         curve: the smoothed surface's retention curve at the estimate, periods 1..horizon.
         fitted: the cohort simulated with the calibrated scenario itself, per seed: the fitted and projected curve.
-        band: 95% prediction band of the observed table (low, high), periods 1..horizon: the curve moved by each
-            bootstrap fit's surface curve less the surface curve at the estimate, each then observed on a cohort of
-            the table's size (its binomial sampling noise; none without cohort sizes); 2.5% and 97.5% percentiles.
+        band: 95% band (low, high), periods 1..horizon: within the fit window, of the curve (the curve moved by
+            each bootstrap fit's surface curve less the surface curve at the estimate); beyond it, a prediction band
+            of what the same cohort's table would show there (``_predicted``; with cohort sizes).
         sbg: the sBG fit; ``sbg_low``/``sbg_high`` its bootstrap intervals (alpha, beta), NaN without cohort sizes.
-        sbg_band: the same prediction band for the sBG: its bootstrap fits' curves so observed (NaN without cohort
-            sizes).
+        sbg_band: 95% band of the sBG curve (NaN without cohort sizes).
         weibull: the Weibull reference fit, on the same rows.
         bootstrap: fitted values of each bootstrap replicate, shape (replicates, parameters).
         notes: caveats for the report (an estimate at the edge of its range, intervals without sampling noise).
@@ -330,7 +331,9 @@ def calibrate(
             starts = [points[int(np.argmax(simulated))]] + ([estimate] if estimate is not None else [])
             previous = (estimate, low, high)
             estimate = surface.best(observed, starts)
-            replicates, _ = bootstrap_fits(surface, table, observed, estimate, min(bootstrap, DESIGN_REPLICATES), rng)
+            replicates, _, _ = bootstrap_fits(
+                surface, table, observed, estimate, min(bootstrap, DESIGN_REPLICATES), rng
+            )
             low, high = np.percentile(replicates, [tail, 100 - tail], axis=0)
             if round_ > 0 and _settled(previous, (estimate, low, high)) or round_ == MAX_ROUNDS - 1:
                 break
@@ -344,15 +347,29 @@ def calibrate(
             points = np.vstack([points, new])
             stage += [round_ + 2] * len(new)
 
-        replicates, curves = bootstrap_fits(surface, table, observed, estimate, bootstrap, rng)
+        replicates, curves, last_rows = bootstrap_fits(surface, table, observed, estimate, bootstrap, rng)
         curve = surface.survival(estimate)
         replicates = _from_search(parameters, replicates)
         low, high = np.percentile(replicates, [tail, 100 - tail], axis=0)
-        estimate = _from_search(parameters, estimate)
-        rounded = np.array([float(f"{v:.4g}") for v in estimate])
-        calibrated = fitted_scenario(scenario, [p.field for p in parameters], rounded)
+        rounded = _rounded(_from_search(parameters, estimate))
         fitted = simulator(rounded[None, :])[0]
-        paths = _as_observed(np.clip(pooled(fitted).survival + (curves - curve), 0.0, 1.0), table, rng)
+        # The surface smooths the candidates; where few lie near its optimum it can promise a fit that a simulation
+        # there does not give. The estimate must simulate about as well as the best candidate simulated.
+        simulated = [conditional_log_likelihood(observed, _at(pooled(c).survival, observed.period)) for c in counts]
+        promised = conditional_log_likelihood(observed, _at(pooled(fitted).survival, observed.period))
+        best = _better_candidate(promised, simulated)
+        if best is not None:
+            notes.append(
+                "The smoothed surface's optimum simulated worse than the best candidate (log-likelihood "
+                f"{promised:.1f} against {simulated[best]:.1f} in the fit window): the estimate is that candidate, "
+                "and the intervals, found on the surface, are centred on the optimum it promised."
+            )
+            rounded = _rounded(_from_search(parameters, points[best]))
+            bar.total += len(seeds)
+            fitted = simulator(rounded[None, :])[0]
+        estimate = rounded
+        calibrated = fitted_scenario(scenario, [p.field for p in parameters], rounded)
+        paths = _predicted(pooled(fitted).survival, curves - curve, last_rows, observed, table, random_seed)
         band = tuple(np.percentile(paths, [tail, 100 - tail], axis=0))
 
     calibrated = calibrated.model_copy(
@@ -396,7 +413,7 @@ def calibrate(
     if table.customers is not None:
         draws, curves = bootstrap_sbg(sbg, own, own_fit, horizon, bootstrap, rng)
         sbg_low, sbg_high = np.percentile(draws, [tail, 100 - tail], axis=0)
-        sbg_band = tuple(np.percentile(_as_observed(curves, table, rng), [tail, 100 - tail], axis=0))
+        sbg_band = tuple(np.percentile(curves, [tail, 100 - tail], axis=0))
 
     design = pd.DataFrame(_from_search(parameters, points), columns=[p.path for p in parameters])
     design.insert(0, "stage", stage)
@@ -435,18 +452,53 @@ def calibrate(
     )
 
 
-def _as_observed(curves: np.ndarray, table: RetentionTable, rng: np.random.Generator) -> np.ndarray:
-    """Retention curves as a cohort of the table's size would be observed to follow them (``sample_cohort``).
+def _predicted(
+    model: np.ndarray,
+    offsets: np.ndarray,
+    last_rows: np.ndarray,
+    observed: RetentionTable,
+    table: RetentionTable,
+    random_seed: int,
+) -> np.ndarray:
+    """Bootstrap paths of the model's curve, and beyond the fit window of the table the same cohort would show.
 
-    A held-out row is itself a measurement on a finite cohort: a band meant
-    to cover it adds that sampling noise to the curves' own uncertainty.
-    The cohort is the size of the table's last row (its longest tenures are
-    measured on it). Without cohort sizes the curves are returned as they are.
+    Within the fit window a path is the model's curve moved by one bootstrap
+    fit's offset (its surface curve less the surface curve at the estimate).
+    Beyond it, a held-out row is a measurement on the same finite cohort the
+    fit window saw: in replicate ``b``, of the ``n * R_b`` customers its
+    resampled table keeps at the window's last row ``T``, each stays to
+    period ``k`` with the model's conditional retention ``S(k) / S(T)``
+    (binomially, ``n`` the cohort size of the window's last row), and the
+    path is ``S(k)`` plus that draw's departure from ``R_obs * S(k) / S(T)``
+    less the fit's offset: the noise the held-out row shares with the window,
+    the noise of its own, and how far the estimate follows them. Without
+    cohort sizes there is no sampling noise, and paths are the moved curves
+    throughout. The held-out rows themselves are never read.
     """
+    paths = np.clip(model + offsets, 0.0, 1.0)
     if table.customers is None:
-        return curves
-    size = int(table.customers[-1])
-    return np.array([sample_cohort(np.clip(c, 0.0, 1.0), size, rng) / size for c in curves])
+        return paths
+    last = observed.last_period
+    later = np.arange(len(model)) >= last  # periods after the window's last row (index k - 1 for period k)
+    size = int(observed.customers[-1])
+    kept = np.clip(model[later] / max(model[last - 1], 1e-12), 0.0, 1.0)
+    rng = np.random.default_rng([random_seed, 2007, 1])  # its own stream: the bootstrap's draws stay as they were
+    stayed = np.rint(size * last_rows).astype(np.int64)
+    seen = rng.binomial(stayed[:, None], kept[None, :]) / size
+    expected = observed.retained[-1] * kept
+    paths[:, later] = np.clip(model[later] + (seen - expected) - offsets[:, later], 0.0, 1.0)
+    return paths
+
+
+def _better_candidate(promised: float, simulated: Sequence[float]) -> int | None:
+    """The best candidate simulated, if the estimate's simulation fell short of it by more than ``WORSE``; else None."""
+    best = int(np.argmax(simulated))
+    return best if promised < simulated[best] - WORSE else None
+
+
+def _rounded(values: np.ndarray) -> np.ndarray:
+    """Values to 4 significant digits, as the calibrated scenario records them."""
+    return np.array([float(f"{v:.4g}") for v in values])
 
 
 def _at(survival: np.ndarray, periods: np.ndarray) -> np.ndarray:

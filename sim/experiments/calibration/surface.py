@@ -12,10 +12,6 @@ from sim.experiments.calibration.cohorts import CohortCounts
 from sim.experiments.calibration.observed import CalibrationError, RetentionTable, _log_likelihood, resample_table
 from sim.experiments.calibration.sbg import SbgFit, fit_sbg
 
-SUPPORT = 0.1
-"""How far from the nearest simulated candidate (parameters scaled to their ranges) the surface is trusted."""
-PENALTY = 1e6  # log-likelihood lost per squared unit of distance beyond that
-
 
 @dataclass
 class Surface:
@@ -77,27 +73,13 @@ class Surface:
         coefficients = np.linalg.solve(gram, features.T @ targets)
         return np.cumprod(1.0 - special.expit(coefficients[0]))
 
-    def gap(self, x: np.ndarray) -> float:
-        """Distance from values ``x`` to the nearest candidate simulated (parameters scaled to their ranges)."""
-        u = (np.asarray(x, dtype=float) - self.low) / (self.high - self.low)
-        return float(np.sqrt(((self.points - u) ** 2).sum(axis=1)).min())
-
     def best(self, table: RetentionTable, starts: Iterable[np.ndarray], logits: np.ndarray | None = None) -> np.ndarray:
-        """The parameter values that maximise the table's likelihood under the surface, where it is supported.
-
-        The search stays within the range and within ``SUPPORT`` of some
-        candidate simulated (beyond it a steep penalty): away from every
-        candidate the local regression extrapolates, and its curve there can
-        fit the table better than a simulation at the same values would. Each
-        round of the fit simulates the estimate, so the supported region grows
-        towards where the likelihood keeps rising.
-        """
+        """The parameter values in the range that maximise the table's likelihood under the surface."""
         at_risk, kept = table.counts()
         rows = table.period - 1
 
         def loss(x: np.ndarray) -> float:
-            value = -_log_likelihood(at_risk, kept, self.survival(x, logits)[rows])
-            return value + PENALTY * max(0.0, self.gap(x) - SUPPORT) ** 2
+            return -_log_likelihood(at_risk, kept, self.survival(x, logits)[rows])
 
         bounds = list(zip(self.low, self.high, strict=True))
         found = [
@@ -135,10 +117,15 @@ def bootstrap(
     estimate: np.ndarray,
     replicates: int,
     rng: np.random.Generator,
-) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-    """Refit on resampled seeds and a resampled table: each replicate's fitted values and surface curve."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Refit on resampled seeds and a resampled table.
+
+    Returns:
+        Each replicate's fitted values, its surface curve, and the retention its resampled table shows at the fit
+        window's last row (the observed value itself when the table gives no cohort sizes).
+    """
     seeds = surface.counts.shape[1]
-    values, curves = [], []
+    values, curves, last = [], [], []
     for _ in range(replicates):
         weights = np.bincount(rng.integers(seeds, size=seeds), minlength=seeds).astype(float)
         logits = surface.refit(weights)
@@ -146,7 +133,8 @@ def bootstrap(
         x = surface.best(window, [estimate], logits)
         values.append(x)
         curves.append(surface.survival(x, logits))
-    return np.array(values), np.array(curves)
+        last.append(window.retained[-1])
+    return np.array(values), np.array(curves), np.array(last)
 
 
 def bootstrap_sbg(

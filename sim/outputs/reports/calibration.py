@@ -45,8 +45,8 @@ def cohort_table_csv(
 
 CAPTIONS = {
     "retention.png": "Share of the cohort still active, by months since joining: the observed table (dots), the "
-    "calibrated scenario (solid, with its 95% prediction band: where a cohort of the table's size would be seen) "
-    "and the sBG reference model (dashed). The models were fitted on "
+    "calibrated scenario (solid, with its 95% band; beyond the fit window a prediction band of what the same cohort's "
+    "table would show there) and the sBG reference model (dashed). The models were fitted on "
     "the white region only; the grey region checks their projection against rows they did not see; beyond the table "
     "they project.",
     "churn_by_tenure.png": "Share of the customers still active who leave in each month of tenure. In the sBG model "
@@ -137,13 +137,17 @@ def calibration_findings(c: Calibration) -> list[str]:
         inside = (c.table.retained[held] >= c.band[0][c.table.period[held] - 1] - 1e-12) & (
             c.table.retained[held] <= c.band[1][c.table.period[held] - 1] + 1e-12
         )
+        kind = (
+            "95% prediction band (what the same cohort's table would show there, given the rows fitted)"
+            if c.table.customers is not None
+            else "95% band (the simulation's noise only: the table gives no cohort sizes)"
+        )
         found.append(
             f"On the held-out periods {sim.periods}, the calibrated simulation misses the observed retention by "
             f"{sim.mean_abs_error_pts:.2f} points on average (RMSE {sim.rmse_pts:.2f}); the sBG reference model by "
             f"{ref.mean_abs_error_pts:.2f} (RMSE {ref.rmse_pts:.2f}), the Weibull by "
-            f"{weibull.mean_abs_error_pts:.2f} (RMSE {weibull.rmse_pts:.2f}). The simulation's 95% prediction band "
-            f"(where a cohort of the table's size would be seen) covers {int(inside.sum())} of the "
-            f"{int(held.sum())} held-out rows."
+            f"{weibull.mean_abs_error_pts:.2f} (RMSE {weibull.rmse_pts:.2f}). The simulation's {kind} covers "
+            f"{int(inside.sum())} of the {int(held.sum())} held-out rows."
         )
     else:
         found.append(
@@ -154,7 +158,8 @@ def calibration_findings(c: Calibration) -> list[str]:
     sbg_low, sbg_high = c.sbg_band[0][-1], c.sbg_band[1][-1]
     found.append(
         f"After {c.horizon} periods the simulation projects {interval(model, low, high, scale=100.0, unit='%')} of "
-        f"the cohort still active; the sBG model {interval(sbg, sbg_low, sbg_high, scale=100.0, unit='%')}."
+        f"the cohort still active (its band as above); the sBG model "
+        f"{interval(sbg, sbg_low, sbg_high, scale=100.0, unit='%')} (the band of its curve)."
     )
     churn = c.model_churn
     observed_first = 1 - c.table.retained[0] ** (1 / c.table.period[0])
