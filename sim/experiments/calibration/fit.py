@@ -146,7 +146,8 @@ class Calibration:
         seeds: the simulation's seeds (common to every candidate).
         horizon, warmup, window: model periods followed, before joiners count, and run on beyond.
         design: every candidate simulated: its values, stage, log-likelihood and cohort size.
-        curve: the smoothed surface's retention curve at the estimate, periods 1..horizon.
+        curve: the smoothed surface's retention curve at its optimum (the estimate, unless a better candidate
+            simulated replaced it), periods 1..horizon.
         fitted: the cohort simulated with the calibrated scenario itself, per seed: the fitted and projected curve.
         band: 95% band (low, high), periods 1..horizon: within the fit window, of the curve (the curve moved by
             each bootstrap fit's surface curve less the surface curve at the estimate); beyond it, a prediction band
