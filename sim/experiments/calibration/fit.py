@@ -12,12 +12,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from sim.engine.parameters import Scenario
-from sim.experiments.calibration.cohorts import (
-    CohortCounts,
-    check_run_length,
-    pooled,
-    simulate_cohort,
-)
+from sim.experiments.calibration.cohorts import CohortCounts, check_run_length, pooled, simulate_cohort
 from sim.experiments.calibration.observed import CalibrationError, RetentionTable, conditional_log_likelihood
 from sim.experiments.calibration.sbg import SbgFit, fit_sbg
 from sim.experiments.calibration.surface import Surface, bootstrap_sbg, spread_out
@@ -356,7 +351,7 @@ def calibrate(
         fitted = simulator(rounded[None, :])[0]
         # The surface smooths the candidates; where few lie near its optimum it can promise a fit that a simulation
         # there does not give. The estimate must simulate about as well as the best candidate simulated.
-        simulated = [conditional_log_likelihood(observed, _at(pooled(c).survival, observed.period)) for c in counts]
+        # ``simulated`` holds every candidate's log-likelihood: the last round added none after computing it.
         promised = conditional_log_likelihood(observed, _at(pooled(fitted).survival, observed.period))
         best = _better_candidate(promised, simulated)
         if best is not None:
@@ -370,7 +365,7 @@ def calibrate(
             fitted = simulator(rounded[None, :])[0]
         estimate = rounded
         calibrated = fitted_scenario(scenario, [p.field for p in parameters], rounded)
-        paths = _predicted(pooled(fitted).survival, curves - curve, last_rows, observed, table, random_seed)
+        paths = _predicted(pooled(fitted).survival, curves - curve, last_rows, observed, random_seed)
         band = tuple(np.percentile(paths, [tail, 100 - tail], axis=0))
 
     calibrated = calibrated.model_copy(
@@ -418,9 +413,7 @@ def calibrate(
 
     design = pd.DataFrame(_from_search(parameters, points), columns=[p.path for p in parameters])
     design.insert(0, "stage", stage)
-    design["log_likelihood"] = [
-        conditional_log_likelihood(observed, _at(pooled(c).survival, observed.period)) for c in counts
-    ]
+    design["log_likelihood"] = simulated
     design["cohort"] = [pooled(c).joined for c in counts]
     before = np.array([float(p.field.value(scenario)) for p in parameters])
     return Calibration(
@@ -454,14 +447,9 @@ def calibrate(
 
 
 def _predicted(
-    model: np.ndarray,
-    offsets: np.ndarray,
-    last_rows: np.ndarray,
-    observed: RetentionTable,
-    table: RetentionTable,
-    random_seed: int,
+    model: np.ndarray, offsets: np.ndarray, last_rows: np.ndarray, observed: RetentionTable, random_seed: int
 ) -> np.ndarray:
-    """Bootstrap paths of the model's curve, and beyond the fit window of the table the same cohort would show.
+    """Bootstrap paths of the model's curve in the fit window ``observed``, and beyond it of what its table would show.
 
     Within the fit window a path is the model's curve moved by one bootstrap
     fit's offset (its surface curve less the surface curve at the estimate).
@@ -474,10 +462,10 @@ def _predicted(
     less the fit's offset: the noise the held-out row shares with the window,
     the noise of its own, and how far the estimate follows them. Without
     cohort sizes there is no sampling noise, and paths are the moved curves
-    throughout. The held-out rows themselves are never read.
+    throughout. Only the window's rows are read.
     """
     paths = np.clip(model + offsets, 0.0, 1.0)
-    if table.customers is None:
+    if observed.customers is None:
         return paths
     last = observed.last_period
     later = np.arange(len(model)) >= last  # periods after the window's last row (index k - 1 for period k)

@@ -46,9 +46,10 @@ def curve_table(calibration: Calibration) -> pd.DataFrame:
     Columns: ``period``; ``observed`` (NaN where the table has no row) and
     ``window`` ("fit", "hold-out" or "" where not observed); ``model`` (the
     cohort simulated with the calibrated scenario, all seeds pooled) with its
-    bootstrap band ``model_low``/``model_high`` and ``at_risk``, the simulated
-    customers each of its periods is measured on; ``surface``, the smoothed
-    surface's curve at the estimate; ``sbg`` with ``sbg_low``/``sbg_high``;
+    band ``model_low``/``model_high`` (beyond the fit window a prediction band,
+    ``Calibration.band``) and ``at_risk``, the simulated customers each of its
+    periods is measured on; ``surface``, the smoothed surface's curve at its
+    optimum; ``sbg`` with ``sbg_low``/``sbg_high``;
     ``weibull``; and the churn rate each period: ``observed_churn`` (per
     period, between rows), ``model_churn`` and ``sbg_churn``. Periods are
     the model's (an annual table's rows at 12, 24, ... in a monthly model).
