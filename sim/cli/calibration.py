@@ -75,7 +75,7 @@ def calibrate(
         list[str] | None,
         typer.Option(
             "--fit",
-            help="PARAMETER=LOW:HIGH (or LOW:HIGH:log, searched on a log scale) to fit, one to three times "
+            help="PARAMETER=LOW:HIGH (or LOW:HIGH:log, searched on a log scale) to fit, one to four times "
             "(default: population.switching_effort=0.05:40:log, firm.defection_hazard=0.00001:0.1:log and "
             "population.outside_proneness_cv=0:4: how hard leaving is, and how often and how unequally customers "
             "leave for outside reasons).",

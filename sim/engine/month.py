@@ -22,7 +22,7 @@ from sim.behaviour.choice import (
     what_the_settled_ignore,
 )
 from sim.engine.parameters import Scenario
-from sim.engine.population import Customers, MarketState, MonthDraws, gamma_mean_one, volume_bought
+from sim.engine.population import Customers, MarketState, MonthDraws, outside_exposure, volume_bought
 
 
 def live_one_month(
@@ -143,7 +143,8 @@ def live_one_month(
     #    keeps a share of those who would leave for a rival or for no firm. Each customer has its own habit of
     #    reconsidering; the delighted keep only a share of it (Jones & Sasser: only the completely satisfied stay),
     #    and the settled, while they have a provider, none, nor do rivals' recommendations move them: only their
-    #    own firm gives them reason to look. Customers differ in their exposure to outside reasons for leaving.
+    #    own firm gives them reason to look. Customers differ in their exposure to outside reasons for leaving,
+    #    above a share of it that all face alike.
     volume = np.where(served, volume_bought(scenario, customers.segment[rows], tenure), 0.0)
     points = customers.points[rows]
     warnings_about_mine = heard_bad[firm, me]
@@ -159,7 +160,9 @@ def live_one_month(
         # Whoever leaves for outside reasons is, when it comes back to the market, a new customer with an exposure
         # of its own: the draw that sent it out, rescaled, is a fresh uniform number (no prone few revolving).
         out = np.flatnonzero(forced_out)
-        fresh = gamma_mean_one(draws.hazard[rows][out] / exit_probability[out], p.outside_proneness_cv)
+        fresh = outside_exposure(
+            draws.hazard[rows][out] / exit_probability[out], p.outside_proneness_cv, p.outside_shared_share
+        )
         customers.outside_proneness[rows][out] = fresh
     delighted = served & (satisfied >= p.very_satisfied)
     habit = customers.review_propensity[rows] * np.where(delighted, p.delighted_review_factor, 1.0)

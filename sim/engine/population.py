@@ -80,7 +80,8 @@ class Customers:
     outside_proneness: np.ndarray = array(
         "trait",
         "Exposure to reasons outside the market for leaving, a multiplier of the firm's defection_hazard "
-        "(Gamma, mean 1, coefficient of variation outside_proneness_cv); drawn afresh when the customer leaves for "
+        "(outside_shared_share plus a Gamma share of the rest, mean 1 in all, the Gamma's coefficient of variation "
+        "outside_proneness_cv); drawn afresh when the customer leaves for "
         "such a reason, as the row then stands for a new customer.",
         "multiple of the average exposure",
     )
@@ -333,7 +334,7 @@ def create_customers(
     traits = rng if traits is None else traits
     settled_draw, proneness_draw = traits.random((2, n))
     settled = settled_draw < p.settled_share
-    proneness = gamma_mean_one(proneness_draw, p.outside_proneness_cv)
+    proneness = outside_exposure(proneness_draw, p.outside_proneness_cv, p.outside_shared_share)
 
     return Customers(
         w_price=w_price,
@@ -380,6 +381,19 @@ def gamma_mean_one(uniform: np.ndarray, cv: float) -> np.ndarray:
         return np.ones_like(uniform)
     shape = 1.0 / cv**2
     return special.gammaincinv(shape, uniform) / shape
+
+
+def outside_exposure(uniform: np.ndarray, cv: float, shared: float) -> np.ndarray:
+    """Each customer's exposure to outside reasons for leaving, mean 1, as quantiles of ``uniform``.
+
+    A share ``shared`` of the mean is common to all; the rest is spread by a
+    Gamma with coefficient of variation ``cv`` (``gamma_mean_one``). The
+    lowest exposure is ``shared``: however long a cohort has sorted out its
+    prone members, its survivors still leave at that share of the hazard.
+    """
+    if shared == 1:
+        return np.ones_like(uniform)
+    return shared + (1.0 - shared) * gamma_mean_one(uniform, cv)  # exactly the Gamma's when shared is 0
 
 
 def _beta_around(rng: np.random.Generator, mean: float, concentration: float, size: int) -> np.ndarray:

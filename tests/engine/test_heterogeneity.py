@@ -1,9 +1,10 @@
 """The heterogeneity real cohorts show: settled customers and unequal exposure to outside reasons for leaving.
 
 Each mechanism has a fact that fails when it is switched off or broken: the
-settled stay where rivals' recommendations would move others, and unequal
+settled stay where rivals' recommendations would move others, unequal
 exposure makes a cohort's rate of leaving for outside reasons fall with
-tenure although no customer's rate changes.
+tenure although no customer's rate changes, and a share of the exposure that
+all face alike stops that fall at a floor.
 """
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 
 from sim import LoyaltyModel, Market, Population, Scenario
 from sim.behaviour.choice import outside_exit_probability, what_the_settled_ignore
-from sim.engine.population import gamma_mean_one
+from sim.engine.population import gamma_mean_one, outside_exposure
 from sim.experiments.calibration import pooled, simulate_cohort
 
 
@@ -39,6 +40,37 @@ def test_exposure_is_gamma_with_mean_one_and_the_coefficient_of_variation_asked_
     assert np.all(np.diff(gamma_mean_one(u[:1000], 1.5)[order]) >= 0)  # the same ranking, spread wider
 
 
+def test_a_shared_share_of_exposure_is_a_floor_under_the_gamma_spread_of_the_rest():
+    u = np.random.default_rng(6).random(400_000)
+    m = outside_exposure(u, 2.0, 0.3)
+    assert m.mean() == pytest.approx(1.0, rel=0.02) and m.min() >= 0.3
+    assert m.std() == pytest.approx(0.7 * 2.0, rel=0.05)  # the rest of the mean, spread as asked
+    assert np.array_equal(outside_exposure(u, 2.0, 0.0), gamma_mean_one(u, 2.0))  # no share: the Gamma, exactly
+    assert np.array_equal(outside_exposure(u, 2.0, 1.0), np.ones_like(u))  # all shared: everyone alike
+
+
+def test_survivors_of_outside_exits_tend_to_the_shared_share_and_their_rate_levels_off():
+    """A closed cohort facing only outside reasons, month by month for ten years: the equations alone."""
+
+    def follow(shared: float) -> tuple[np.ndarray, float]:
+        rng = np.random.default_rng(7)
+        exposure = outside_exposure(rng.random(200_000), 3.0, shared)
+        yearly = []
+        for _ in range(10):
+            start = exposure.size
+            for _ in range(12):
+                exposure = exposure[rng.random(exposure.size) >= outside_exit_probability(0.02, exposure)]
+            yearly.append(1 - exposure.size / start)
+        return np.array(yearly), float(exposure.mean())
+
+    spread, _ = follow(0.0)
+    floored, survivors = follow(0.5)
+    floor = 1 - (1 - 0.5 * 0.02) ** 12
+    assert spread[9] < 0.6 * spread[4]  # all spread: the rate falls on and on (as 1 / tenure)
+    assert floored[9] == pytest.approx(floored[4], rel=0.15)  # half shared: level from the fifth year
+    assert floor <= floored[9] < 1.3 * floor and 0.5 <= survivors < 0.6
+
+
 def quiet_market(customers: int = 6000, **population) -> Scenario:
     """A market where customers leave their firm mostly for outside reasons: leaving for a rival is very hard."""
     return Scenario(
@@ -48,8 +80,8 @@ def quiet_market(customers: int = 6000, **population) -> Scenario:
     ).model_copy(deep=True)
 
 
-def outside_hazard_by_year(cv: float) -> np.ndarray:
-    scenario = quiet_market(outside_proneness_cv=cv)
+def outside_hazard_by_year(cv: float, shared: float = 0.0) -> np.ndarray:
+    scenario = quiet_market(outside_proneness_cv=cv, outside_shared_share=shared)
     scenario.firms[0].defection_hazard = 0.02
     counts = pooled(simulate_cohort(scenario, "A", seed, horizon=48, warmup=6, window=12) for seed in (1, 2))
     survival = counts.survival
@@ -67,6 +99,18 @@ def test_fact_unequal_exposure_makes_a_cohorts_outside_churn_fall_with_tenure():
     # Those who leave for outside reasons come back as new customers with exposures of their own, so joiners are
     # not the prone few revolving: the cohort's first year is no worse than if everyone were alike.
     assert sorted_[0] < flat[0]
+
+
+def test_fact_a_shared_share_of_exposure_stops_the_fall_of_a_cohorts_outside_churn_at_a_floor():
+    spread = outside_hazard_by_year(3.0)
+    floored = outside_hazard_by_year(3.0, shared=0.5)
+    floor = 1 - (1 - 0.5 * 0.02) ** 12  # half the hazard, faced by every survivor: 11.4% a year
+    # All spread: by the fourth year the survivors are those who almost never face an outside reason.
+    assert spread[3] < 0.5 * floor
+    # Half shared: the prone still leave first, but the survivors' rate stays near the floor (the fourth year's
+    # few hundred joiners at risk allow a tenth below it).
+    assert floored[3] < floored[0]
+    assert floored[3] > 0.8 * floor and floored[3] > 2 * spread[3]
 
 
 def test_fact_settled_customers_are_not_moved_by_rivals_recommendations():

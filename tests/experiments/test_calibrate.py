@@ -220,6 +220,18 @@ def test_fit_paths_reach_the_population_the_market_the_cohorts_firm_and_any_firm
     assert changed.market.outside_value == 0.5
 
 
+def test_up_to_four_parameters_are_fitted_at_once():
+    four = [
+        "population.switching_effort=0.05:40:log",
+        "firm.defection_hazard=0.0001:0.03:log",
+        "population.outside_proneness_cv=0:6",
+        "population.outside_shared_share=0:0.95",
+    ]
+    assert [p.field.name for p in parse_fit(four, Scenario(), "A")][-1] == "outside_shared_share"
+    with pytest.raises(CalibrationError, match="give one to 4 parameters, not 5"):
+        parse_fit([*four, "population.review_probability=0.01:0.1"], Scenario(), "A")
+
+
 # --- the simulated cohort and the fit -------------------------------------------------------------------------------
 
 

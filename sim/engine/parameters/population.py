@@ -264,10 +264,26 @@ class Population(Parameters):
         le=10,
         description="How unequally customers are exposed to reasons outside the market for leaving (moving, "
         "closing down): each customer's exposure, a multiplier of its firm's defection_hazard with mean 1, is "
-        "Gamma-distributed with this coefficient of variation (0: everyone alike; 1: exponential; larger: a few very "
-        "prone customers and many who almost never face such a reason). Source: unobserved heterogeneity in churn "
-        "rates makes a cohort's rate fall with tenure (the sorting of Fader & Hardie 2007); a Gamma on this part of "
-        "the hazard is this model's assumption. 0 by default; calibration fits it to a cohort table.",
+        "outside_shared_share plus the rest of the mean spread by a Gamma with this coefficient of variation (0: "
+        "everyone alike; 1: exponential; larger: a few very prone customers and many who almost never face such a "
+        "reason beyond the shared share; the exposure's own coefficient of variation is (1 - outside_shared_share) "
+        "times this). Source: unobserved heterogeneity in churn rates makes a cohort's rate fall with tenure (the "
+        "sorting of Fader & Hardie 2007); a Gamma on this part of the hazard is this model's assumption. 0 by "
+        "default; calibration fits it to a cohort table.",
+    )
+    outside_shared_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of the outside hazard that every customer faces alike; the rest of each customer's "
+        "exposure is spread by outside_proneness_cv. A cohort's rate of leaving for outside reasons still falls as "
+        "the prone leave first, but it levels off at this share of defection_hazard instead of falling on towards "
+        "zero (0: the spread covers the whole exposure; 1: everyone alike, whatever the cv). Fitted to an all-cause "
+        "cohort table, the floor also takes up any steady churn the market itself does not produce (for an insurer, "
+        "much of the late surrender), which the firm's levers then do not move. Source: a background rate that the "
+        "sorting does not touch, as in Makeham's law of mortality beside the Gamma frailty of Vaupel, Manton & "
+        "Stallard (1979); the insurance cohorts in scenarios/data keep about 95% a year from their fifth year on. "
+        "The floor is this model's assumption; 0 by default; calibration can fit it to a cohort table.",
     )
     delighted_review_factor: float = Field(
         0.0,

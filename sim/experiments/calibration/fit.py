@@ -32,6 +32,8 @@ which sets how many leave for rivals or for no purchase), and how often the firm
 reasons and how unequally exposed they are to them. A table's early rows say how many leave, its later rows how fast
 the rate falls. An all-cause table does not say which kind of exit it was: the split between them follows from the
 scenario's other parameters, and the fitted values are conditional on them."""
+MAX_FIT = 4
+"""The most parameters one calibration fits: each more needs more candidates simulated before the surface is sure."""
 CONFIDENCE = 0.95
 INERT_EFFORT = 8.0
 """A fitted switching effort from which leaving but for outside reasons is so rare that the levers are inert."""
@@ -49,7 +51,7 @@ optionally ``:log``, searched evenly on a log scale)."""
 
 
 def parse_fit(texts: Sequence[str] | None, scenario: Scenario, firm: str) -> list[Factor]:
-    """Fit parameters from ``PATH=LOW:HIGH[:log]`` texts (default ``DEFAULT_FIT``): one to three, each named once.
+    """Fit parameters from ``PATH=LOW:HIGH[:log]`` texts (default ``DEFAULT_FIT``): one to four, each named once.
 
     Paths are those of ``sim.experiments.fields``; ``firm.NAME`` is the
     cohort's firm. A fitted parameter must be a number that is not a whole
@@ -79,8 +81,8 @@ def parse_fit(texts: Sequence[str] | None, scenario: Scenario, firm: str) -> lis
             message = str(error)
             raise CalibrationError(message if message.startswith("--fit") else f"--fit {text}: {message}") from None
         parameters.append(factor)
-    if not 1 <= len(parameters) <= 3:
-        raise CalibrationError(f"--fit: give one to three parameters, not {len(parameters)}")
+    if not 1 <= len(parameters) <= MAX_FIT:
+        raise CalibrationError(f"--fit: give one to {MAX_FIT} parameters, not {len(parameters)}")
     keys = [(p.field.group, p.field.firms, p.field.name) for p in parameters]
     if len(set(keys)) != len(keys):
         raise CalibrationError("--fit: a parameter is named twice")
