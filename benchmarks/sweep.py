@@ -1,9 +1,10 @@
-"""Sweep throughput on Dask: runs per minute with one worker and with two.
+"""Sweep throughput: runs per minute in this process, and on Dask with one worker and with two.
 
 Runs the same sweep (a grid over firm A's price in the baseline market, every
-price on the same seeds) on a fresh ``LocalCluster`` of 1 worker and of 2
-workers, alternately, several times, and prints the runs per minute of each
-(median over repeats) and their ratio. Starting the cluster and importing the
+price on the same seeds) in this process (no cluster) and on a fresh
+``LocalCluster`` of 1 worker and of 2 workers, in turn, several times, and
+prints the runs per minute of each (median over repeats) and their ratios:
+one Dask worker against this process is what running on the cluster costs. Starting the cluster and importing the
 package on its workers is timed apart and left out of the throughput: it is a
 fixed cost per sweep, not per run. Nothing is stored (``store=None``), so
 every run is computed.
@@ -46,11 +47,22 @@ def warm(client) -> None:
 
 
 def measure(workers: int, scenario, prices: str, seeds: list[int]) -> dict:
-    """One sweep on a fresh local cluster of ``workers`` processes: start-up and run timed apart."""
-    from sim.experiments.evaluator import dask_client
+    """One sweep on a fresh local cluster of ``workers`` processes (0: in this process), start-up and run apart."""
+    from sim.experiments.evaluator import InProcess, dask_client
     from sim.experiments.sweep import sweep
 
     start = time.perf_counter()
+    if workers == 0:
+        table = sweep(scenario, {"firms.A.price": prices}, seeds=seeds, runner=InProcess(), store=None)
+        done = time.perf_counter()
+        runs = table.attrs["tasks"]["computed"]
+        return {
+            "workers": 0,
+            "runs": runs,
+            "startup_s": 0.0,
+            "run_s": done - start,
+            "runs_per_minute": 60 * runs / (done - start),
+        }
     with dask_client(workers=workers) as client:
         warm(client)
         ready = time.perf_counter()
@@ -94,7 +106,9 @@ def main() -> None:
     parser.add_argument("--prices", type=int, default=6, help="Points of the price grid.")
     parser.add_argument("--seeds", type=int, default=4, help="Replications at every price.")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[0, 1, 2], help="Dask workers of each cluster (0: this process)."
+    )
     args = parser.parse_args()
 
     scenario = baseline(args.customers, args.periods)
@@ -127,7 +141,7 @@ def main() -> None:
         f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f}; one run in this process: {single:.2f} s"
     )
     print()
-    print("| workers | runs/min (median) | all repeats | cluster start-up (median) |")
+    print("| Dask workers (0: this process) | runs/min (median) | all repeats | cluster start-up (median) |")
     print("|---:|---:|---|---:|")
     medians = {}
     for workers in args.workers:
@@ -136,9 +150,11 @@ def main() -> None:
         every = ", ".join(f"{r['runs_per_minute']:.1f}" for r in mine)
         startup = statistics.median(r["startup_s"] for r in mine)
         print(f"| {workers} | {medians[workers]:.1f} | {every} | {startup:.1f} s |")
-    if 1 in medians and len(medians) > 1:
-        most = max(medians)
+    most = max(medians)
+    if 1 in medians and most > 1:
         print(f"\nspeed-up of {most} workers over 1: {medians[most] / medians[1]:.2f}x")
+    if 0 in medians and 1 in medians:
+        print(f"one Dask worker against this process: {medians[1] / medians[0]:.2f}x the runs per minute")
     print(
         json.dumps(
             {
