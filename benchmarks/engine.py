@@ -1,23 +1,29 @@
-"""Speed and memory of the two paths through the one set of equations.
+"""Speed and memory of the two paths through the one set of equations, beside a plain Mesa model.
 
 Runs the same scenario (five firms, word of mouth on) through the vectorised
 path and the per-agent path (``Customer.step`` on every agent) at 1,000,
-100,000 and 1,000,000 customers, each measurement in a fresh process, and
-prints nanoseconds per customer-step (median over periods), their ratio, and
-peak memory per customer.
+10,000, 100,000 and 1,000,000 customers, each measurement in a fresh
+process, and prints nanoseconds per customer-step (median over periods),
+peak memory per customer, and the ratios. Beside them runs the reference a
+Mesa user would write first: one ``mesa.Agent`` per customer whose ``step``
+picks one of the same five firms by a plain logit choice on price, quality
+and image (no memory, no trust, no word of mouth), stepped with
+``model.agents.shuffle_do("step")``.
 
     python benchmarks/engine.py                 # the full table
-    python benchmarks/engine.py --sizes 1000 100000 --agent-periods 3
+    python benchmarks/engine.py --sizes 1000 10000 --agent-periods 3
 
 The per-agent path is slow by design (it is the classroom's path), so it runs
-fewer periods; the vectorised path runs ``--periods`` (default 120) at every
-size, which also times a ten-year run of a million customers.
+fewer periods, as does the Mesa reference; the vectorised path runs
+``--periods`` (default 120) at every size, which also times a ten-year run of
+a million customers.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import resource
@@ -26,30 +32,74 @@ import subprocess
 import sys
 import time
 
+FIRMS = [
+    ("A", 30.0, 0.75, 0.6),
+    ("B", 27.0, 0.68, 0.5),
+    ("C", 33.0, 0.80, 0.55),
+    ("D", 25.0, 0.62, 0.45),
+    ("E", 36.0, 0.85, 0.7),
+]
+"""Name, price, quality and image of the five firms every path chooses among."""
+
 
 def scenario(customers: int):
     from sim import FirmLevers, Market, Scenario
 
-    firms = [
-        FirmLevers(name=name, price=price, quality=quality, image=image)
-        for name, price, quality, image in [
-            ("A", 30.0, 0.75, 0.6),
-            ("B", 27.0, 0.68, 0.5),
-            ("C", 33.0, 0.80, 0.55),
-            ("D", 25.0, 0.62, 0.45),
-            ("E", 36.0, 0.85, 0.7),
-        ]
-    ]
+    firms = [FirmLevers(name=n, price=p, quality=q, image=i) for n, p, q, i in FIRMS]
     return Scenario(name="benchmark-5-firms", market=Market(customers=customers, contacts=25), firms=firms)
 
 
-def measure(customers: int, vectorised: bool, periods: int) -> dict:
+def mesa_reference(customers: int, seed: int):
+    """The plain Mesa model: customers choosing a firm each month by a logit on price, quality and image."""
+    import mesa
+
+    class Shopper(mesa.Agent):
+        def __init__(self, model: mesa.Model) -> None:
+            super().__init__(model)
+            self.w_quality = self.random.lognormvariate(math.log(4.0), 0.5)
+            self.w_price = self.random.lognormvariate(math.log(0.1), 0.5)
+            self.w_image = self.random.lognormvariate(math.log(1.0), 0.5)
+            self.firm = None
+
+        def step(self) -> None:
+            utilities = [self.w_quality * q + self.w_image * i - self.w_price * p for _, p, q, i in self.model.firms]
+            top = max(utilities)
+            weights = [math.exp(u - top) for u in utilities]
+            pick = self.random.random() * sum(weights)
+            chosen = len(weights) - 1
+            for firm, weight in enumerate(weights):
+                pick -= weight
+                if pick <= 0:
+                    chosen = firm
+                    break
+            self.firm = chosen
+
+    class Market(mesa.Model):
+        def __init__(self) -> None:
+            super().__init__(seed=seed)
+            self.firms = FIRMS
+            for _ in range(customers):
+                Shopper(self)
+
+        def step(self) -> None:
+            self.agents.shuffle_do("step")
+
+    return Market()
+
+
+PATHS = ("vectorised", "per-agent", "mesa-logit")
+
+
+def measure(customers: int, path: str, periods: int) -> dict:
     """One measurement, in this process: build, then time each period."""
     baseline_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     from sim import LoyaltyModel
 
     start = time.perf_counter()
-    model = LoyaltyModel(scenario(customers), seed=1, vectorised=vectorised)
+    if path == "mesa-logit":
+        model = mesa_reference(customers, seed=1)
+    else:
+        model = LoyaltyModel(scenario(customers), seed=1, vectorised=path == "vectorised")
     build_s = time.perf_counter() - start
     seconds = []
     for _ in range(periods):
@@ -59,7 +109,7 @@ def measure(customers: int, vectorised: bool, periods: int) -> dict:
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "customers": customers,
-        "path": "vectorised" if vectorised else "per-agent",
+        "path": path,
         "periods": periods,
         "build_s": build_s,
         "run_s": sum(seconds),
@@ -69,8 +119,8 @@ def measure(customers: int, vectorised: bool, periods: int) -> dict:
     }
 
 
-def in_fresh_process(customers: int, vectorised: bool, periods: int) -> dict:
-    command = [sys.executable, __file__, "--one", str(customers), str(int(vectorised)), str(periods)]
+def in_fresh_process(customers: int, path: str, periods: int) -> dict:
+    command = [sys.executable, __file__, "--one", str(customers), path, str(periods)]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -88,19 +138,19 @@ def blas_kernel() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 100_000, 1_000_000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000, 1_000_000])
     parser.add_argument("--periods", type=int, default=120, help="periods for the vectorised path")
     parser.add_argument(
         "--agent-periods",
         type=int,
         default=None,
-        help="periods for the per-agent path (default: 5 up to 100k customers, 1 above)",
+        help="periods for the per-agent path and the Mesa reference (default: 5 up to 100k customers, 2 above)",
     )
-    parser.add_argument("--one", nargs=3, type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        customers, vectorised, periods = args.one
-        print(json.dumps(measure(customers, bool(vectorised), periods)))
+        customers, path, periods = args.one
+        print(json.dumps(measure(int(customers), path, int(periods))))
         return
 
     import mesa
@@ -122,22 +172,27 @@ def main() -> None:
     print("-" * len(header))
     ratios = []
     for customers in args.sizes:
-        agent_periods = args.agent_periods if args.agent_periods is not None else (5 if customers <= 100_000 else 1)
-        rows = [in_fresh_process(customers, True, args.periods)]
+        agent_periods = args.agent_periods if args.agent_periods is not None else (5 if customers <= 100_000 else 2)
+        rows = {"vectorised": in_fresh_process(customers, "vectorised", args.periods)}
         if agent_periods > 0:
-            rows.append(in_fresh_process(customers, False, agent_periods))
-        for r in rows:
+            for path in PATHS[1:]:
+                rows[path] = in_fresh_process(customers, path, agent_periods)
+        for r in rows.values():
             print(
                 f"{r['customers']:>10,} {r['path']:>10} {r['periods']:>7} {r['build_s']:>8.2f} {r['run_s']:>8.2f} "
                 f"{r['ns_per_customer_step']:>12,.0f} {r['peak_bytes_per_customer']:>11,.0f} "
                 f"{r['model_bytes_per_customer']:>12,.0f}",
                 flush=True,
             )
-        if len(rows) == 2:
-            ratios.append((customers, rows[1]["ns_per_customer_step"] / rows[0]["ns_per_customer_step"]))
+        if len(rows) == 3:
+            ns = {path: r["ns_per_customer_step"] for path, r in rows.items()}
+            ratios.append((customers, ns))
     print()
-    for customers, ratio in ratios:
-        print(f"per-agent / vectorised at {customers:>10,} customers: {ratio:,.0f}x")
+    for customers, ns in ratios:
+        print(
+            f"at {customers:>9,} customers: Mesa reference / vectorised {ns['mesa-logit'] / ns['vectorised']:5.1f}x, "
+            f"per-agent / Mesa reference {ns['per-agent'] / ns['mesa-logit']:6.1f}x"
+        )
 
 
 if __name__ == "__main__":
