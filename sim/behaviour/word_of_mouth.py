@@ -22,9 +22,10 @@ def contact_network(rng: np.random.Generator, customers: int, contacts: int) -> 
     """
     if customers < 2 or contacts == 0:
         return np.zeros((customers, 0), dtype=np.int32)
-    offset = rng.integers(1, customers, size=(customers, contacts), dtype=np.int64)
-    own = np.arange(customers, dtype=np.int64)[:, None]
-    return ((own + offset) % customers).astype(np.int32)
+    drawn = rng.integers(1, customers, size=(customers, contacts), dtype=np.int64)  # offsets from the customer
+    drawn += np.arange(customers, dtype=np.int64)[:, None]  # in place: a million customers' lists are large
+    np.remainder(drawn, customers, out=drawn)
+    return drawn.astype(np.int32)
 
 
 def what_customers_say(satisfaction, served, draw, *, very_satisfied, dissatisfied, talk_satisfied, talk_dissatisfied):

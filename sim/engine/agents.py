@@ -1,14 +1,19 @@
 """Customers and firms as Mesa agents.
 
 A ``Customer`` is a view: its state lives in the model's population arrays,
-and its ``step`` runs the one set of behavioural equations on its own row. A
-``Firm`` holds the levers a strategist pulls (``firm.levers.price = 27``) and
-its brand image.
+and its ``step`` runs the one set of behavioural equations on its own row.
+The model's ``customer_agents`` makes each when it is first asked for, and
+all of them before the per-agent path steps them: a vectorised run of a
+million customers builds none it is not asked for. A ``Firm`` holds the
+levers a strategist pulls (``firm.levers.price = 27``) and its brand image.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import gc
+import operator
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, overload
 
 import mesa
 import numpy as np
@@ -27,6 +32,7 @@ class Customer(mesa.Agent):
 
     def __init__(self, model: LoyaltyModel, index: int) -> None:
         super().__init__(model)
+        self.unique_id = model.n_firms + index + 1  # the firms come first; the same id whenever it is made
         self.index = index
 
     def step(self) -> None:
@@ -78,6 +84,62 @@ class Customer(mesa.Agent):
         """Dick & Basu loyalty towards the current firm (as of the last month's end), or None when not served."""
         code = int(self.model.customers.loyalty[self.index])
         return SEGMENT_NAMES[code] if code >= 0 else None
+
+
+class CustomerAgents(Sequence[Customer]):
+    """The model's customers as Mesa agents, in row order, each made when it is first asked for.
+
+    ``model.customer_agents[7]`` is the agent viewing row 7, the same object
+    every time it is asked for; ``materialise`` makes every one (the
+    per-agent path does, before its first month). Only the agents made so
+    far are in ``model.agents``.
+    """
+
+    def __init__(self, model: LoyaltyModel) -> None:
+        self._model = model
+        self._made: dict[int, Customer] = {}
+
+    def __len__(self) -> int:
+        return len(self._model.customers)
+
+    @overload
+    def __getitem__(self, index: int) -> Customer: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Customer]: ...
+
+    def __getitem__(self, index: int | slice) -> Customer | list[Customer]:
+        if isinstance(index, slice):
+            return [self[k] for k in range(*index.indices(len(self)))]
+        k = operator.index(index)
+        n = len(self)
+        if k < 0:
+            k += n
+        if not 0 <= k < n:
+            raise IndexError(f"customer {index} out of range: the market has {n:,} customers")
+        agent = self._made.get(k)
+        if agent is None:
+            agent = self._made[k] = Customer(self._model, k)
+        return agent
+
+    @property
+    def made(self) -> int:
+        """How many of the agents exist so far."""
+        return len(self._made)
+
+    def materialise(self) -> None:
+        """Make every agent not yet made, in row order."""
+        if len(self._made) == len(self):
+            return
+        collecting = gc.isenabled()
+        gc.disable()  # a million small objects would trigger many full collections
+        try:
+            for k in range(len(self)):
+                if k not in self._made:
+                    self._made[k] = Customer(self._model, k)
+        finally:
+            if collecting:
+                gc.enable()
 
 
 class Firm(mesa.Agent):

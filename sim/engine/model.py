@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections import deque
 from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
@@ -13,7 +12,7 @@ import pandas as pd
 
 from sim.behaviour import accounting, word_of_mouth
 from sim.behaviour.satisfaction import care_effect
-from sim.engine.agents import Customer, Firm
+from sim.engine.agents import Customer, CustomerAgents, Firm
 from sim.engine.events import EventSchedule
 from sim.engine.metrics import firm_metrics, loyalty_segments, period_metrics
 from sim.engine.month import live_one_month
@@ -58,7 +57,10 @@ class LoyaltyModel(mesa.Model):
     history rather than from the drawn guess.
 
     The scenario the model runs is kept as ``model.spec`` (recent Mesa
-    versions reserve ``model.scenario`` for a concept of their own).
+    versions reserve ``model.scenario`` for a concept of their own). Its
+    customers are Mesa agents in ``model.customer_agents``, each made when
+    first asked for (``model.customer_agents[7]``), all of them when the
+    per-agent path runs; firms are agents from the start.
 
     Args:
         scenario: the market; ``Scenario()`` gives a three-firm baseline.
@@ -114,7 +116,9 @@ class LoyaltyModel(mesa.Model):
         self.customers.loyalty[:], self.customers.preferred[:] = loyalty_segments(
             self.customers, self.market, self.spec
         )
-        self._add_customer_agents()
+        self.customer_agents = CustomerAgents(self)
+        if not vectorised:
+            self.customer_agents.materialise()
         self.schedule = EventSchedule(list(self.spec.events))
         self.event_log: list[str] = []
         self._records: list[dict[str, np.ndarray]] = []
@@ -132,15 +136,6 @@ class LoyaltyModel(mesa.Model):
         for _ in range(months):
             self.market = self._market_state()
             self._live_month(vectorised=True)
-
-    def _add_customer_agents(self) -> None:
-        collecting = gc.isenabled()
-        gc.disable()  # a million small objects would trigger many full collections
-        try:
-            self.customer_agents = [Customer(self, i) for i in range(len(self.customers))]
-        finally:
-            if collecting:
-                gc.enable()
 
     @property
     def n_firms(self) -> int:
@@ -291,6 +286,7 @@ class LoyaltyModel(mesa.Model):
                     self.warnings,
                 )
         else:
+            self.customer_agents.materialise()
             self.agents_by_type[Customer].shuffle_do("step")
 
     def _apply_strategies(self) -> None:

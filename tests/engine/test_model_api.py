@@ -112,10 +112,11 @@ def test_a_save_rate_keeps_would_be_leavers():
 
 
 def test_customers_and_firms_are_mesa_agents_viewing_the_arrays():
-    model = LoyaltyModel(small_market(50, 1), seed=4)
+    model = LoyaltyModel(small_market(50, 1), seed=4, vectorised=False)
     customers = list(model.agents_by_type[Customer])
     assert len(customers) == 50 and len(list(model.agents_by_type[Firm])) == 3
     one = customers[7]
+    assert one is model.customer_agents[7] and one.index == 7
     assert one.trust.shape == (3,)
     one.trust[0] = 0.123  # a view: writes land in the population arrays
     assert model.customers.trust[0, 7] == 0.123
@@ -124,6 +125,22 @@ def test_customers_and_firms_are_mesa_agents_viewing_the_arrays():
     model.step()
     assert one.tenure == model.customers.tenure[7]
     assert one.loyalty in {None, "true", "latent", "spurious", "none"}
+
+
+def test_the_vectorised_path_makes_a_customer_agent_only_when_asked_for():
+    model = LoyaltyModel(small_market(50, 1), seed=4)
+    assert model.customer_agents.made == 0 and len(model.customer_agents) == 50
+    assert Customer not in model.agents_by_type or len(model.agents_by_type[Customer]) == 0
+    one = model.customer_agents[-1]
+    assert one is model.customer_agents[49] and one.index == 49 and one.unique_id == 3 + 50  # as if made in order
+    assert list(model.agents_by_type[Customer]) == [one] and model.customer_agents.made == 1
+    model.step()
+    assert one.tenure == model.customers.tenure[49]
+    assert [a.index for a in model.customer_agents[10:13]] == [10, 11, 12]
+    with pytest.raises(IndexError, match="customer 50 out of range: the market has 50 customers"):
+        model.customer_agents[50]
+    model.customer_agents.materialise()
+    assert sorted(a.index for a in model.agents_by_type[Customer]) == list(range(50))
 
 
 def test_changing_a_lever_mid_run_takes_effect_next_period():
