@@ -34,7 +34,9 @@ from sim.experiments.calibration import (
     sbg_survival,
     simulate_cohort,
 )
+from sim.experiments.calibration.cohorts import CohortCounts
 from sim.experiments.calibration.fit import _better_candidate, _predicted
+from sim.experiments.calibration.surface import Surface
 from sim.outputs.scenario_toml import scenario_toml
 
 
@@ -250,6 +252,22 @@ def test_an_estimate_that_simulates_worse_than_the_best_candidate_gives_way_to_i
     assert _better_candidate(-8770.0, simulated) == 1  # the surface promised more than the simulation gave
     assert _better_candidate(-8762.0, simulated) is None  # within the simulation's noise: the estimate stands
     assert _better_candidate(-8700.0, simulated) is None
+
+
+def test_a_refit_starts_from_another_hill_of_the_likelihood_when_the_table_likes_that_one_better():
+    def churn(x):  # two valleys of churn: a shallow one at 0.2, and at 0.8 the one the table was made with
+        return 0.2 - 0.10 * np.exp(-(((x - 0.2) / 0.08) ** 2)) - 0.15 * np.exp(-(((x - 0.8) / 0.08) ** 2))
+
+    xs = np.linspace(0, 1, 41)
+    counts = [[CohortCounts(np.full(12, 1e6), np.full(12, 1e6 * churn(x)), 10**6)] * 2 for x in xs]
+    surface = Surface.fit(xs[:, None], counts, np.array([0.0]), np.array([1.0]))
+    table = retention_table(range(1, 13), np.cumprod(np.full(12, 1 - churn(0.8))), [5000] * 12)
+    [alone] = surface.best(table, [np.array([0.25])])
+    [helped] = surface.best(table, [np.array([0.25])], rivals=[np.array([0.5]), np.array([0.78])])
+    assert alone == pytest.approx(0.2, abs=0.02)  # a local search stays on the hill it starts on
+    assert helped == pytest.approx(0.8, abs=0.02)
+    [kept] = surface.best(table, [np.array([0.75])], rivals=[np.array([0.25])])  # a worse rival is not taken
+    assert kept == pytest.approx(0.8, abs=0.02)
 
 
 def test_beyond_the_fit_window_the_band_predicts_what_the_same_finite_cohort_would_show():

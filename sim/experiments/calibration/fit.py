@@ -40,6 +40,9 @@ INERT_EFFORT = 8.0
 WORSE = 3.0
 """Log-likelihood by which the simulated estimate may fall short of the best candidate simulated (the simulation's
 noise at common seeds) before that candidate replaces it."""
+RIVALS = 4
+"""Best candidates simulated from which a bootstrap refit may start, if its resampled table likes one of them better
+than the estimate: the intervals and the band then cover the other hills of a likelihood that has several."""
 EDGE = 0.01  # share of a range within which an estimate counts as on its edge
 MAX_ROUNDS = 4  # fits of the surface: after the first, each adds candidates where the bootstrap puts plausible values
 DESIGN_REPLICATES = 50  # bootstrap replicates that choose the next candidates (the final interval uses them all)
@@ -330,7 +333,7 @@ def calibrate(
             previous = (estimate, low, high)
             estimate = surface.best(observed, starts)
             replicates, _, _ = bootstrap_fits(
-                surface, table, observed, estimate, min(bootstrap, DESIGN_REPLICATES), rng
+                surface, table, observed, estimate, min(bootstrap, DESIGN_REPLICATES), rng, _rivals(points, simulated)
             )
             low, high = np.percentile(replicates, [tail, 100 - tail], axis=0)
             if round_ > 0 and _settled(previous, (estimate, low, high)) or round_ == MAX_ROUNDS - 1:
@@ -345,7 +348,8 @@ def calibrate(
             points = np.vstack([points, new])
             stage += [round_ + 2] * len(new)
 
-        replicates, curves, last_rows = bootstrap_fits(surface, table, observed, estimate, bootstrap, rng)
+        rivals = _rivals(points, simulated)
+        replicates, curves, last_rows = bootstrap_fits(surface, table, observed, estimate, bootstrap, rng, rivals)
         curve = surface.survival(estimate)
         replicates = _from_search(parameters, replicates)
         low, high = np.percentile(replicates, [tail, 100 - tail], axis=0)
@@ -479,6 +483,11 @@ def _predicted(
     expected = observed.retained[-1] * kept
     paths[:, later] = np.clip(model[later] + (seen - expected) - offsets[:, later], 0.0, 1.0)
     return paths
+
+
+def _rivals(points: np.ndarray, simulated: Sequence[float]) -> np.ndarray:
+    """The ``RIVALS`` candidates that simulated best (search scale): where a bootstrap refit may start instead."""
+    return points[np.argsort(simulated)[::-1][:RIVALS]]
 
 
 def _better_candidate(promised: float, simulated: Sequence[float]) -> int | None:

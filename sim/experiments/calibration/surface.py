@@ -73,13 +73,32 @@ class Surface:
         coefficients = np.linalg.solve(gram, features.T @ targets)
         return np.cumprod(1.0 - special.expit(coefficients[0]))
 
-    def best(self, table: RetentionTable, starts: Iterable[np.ndarray], logits: np.ndarray | None = None) -> np.ndarray:
-        """The parameter values in the range that maximise the table's likelihood under the surface."""
+    def best(
+        self,
+        table: RetentionTable,
+        starts: Iterable[np.ndarray],
+        logits: np.ndarray | None = None,
+        rivals: Iterable[np.ndarray] = (),
+    ) -> np.ndarray:
+        """The parameter values in the range that maximise the table's likelihood under the surface.
+
+        The search runs from each of ``starts``, and from whichever of
+        ``rivals`` (other candidates' values) the table likes best if it likes
+        it better than every start: where the likelihood has two hills, a
+        resampled table may favour the other one.
+        """
         at_risk, kept = table.counts()
         rows = table.period - 1
 
         def loss(x: np.ndarray) -> float:
             return -_log_likelihood(at_risk, kept, self.survival(x, logits)[rows])
+
+        starts = list(starts)
+        rivals = [np.clip(r, self.low, self.high) for r in rivals]
+        if rivals:
+            rival = min(rivals, key=loss)
+            if loss(rival) < min(loss(np.clip(s, self.low, self.high)) for s in starts):
+                starts.append(rival)
 
         bounds = list(zip(self.low, self.high, strict=True))
         found = [
@@ -117,20 +136,22 @@ def bootstrap(
     estimate: np.ndarray,
     replicates: int,
     rng: np.random.Generator,
+    rivals: Iterable[np.ndarray] = (),
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Refit on resampled seeds and a resampled table.
+    """Refit on resampled seeds and a resampled table, from the estimate and from the best of ``rivals``.
 
     Returns:
         Each replicate's fitted values, its surface curve, and the retention its resampled table shows at the fit
         window's last row (the observed value itself when the table gives no cohort sizes).
     """
     seeds = surface.counts.shape[1]
+    rivals = list(rivals)
     values, curves, last = [], [], []
     for _ in range(replicates):
         weights = np.bincount(rng.integers(seeds, size=seeds), minlength=seeds).astype(float)
         logits = surface.refit(weights)
         window = resample_table(table, rng).upto(observed.last_period) if table.customers is not None else observed
-        x = surface.best(window, [estimate], logits)
+        x = surface.best(window, [estimate], logits, rivals)
         values.append(x)
         curves.append(surface.survival(x, logits))
         last.append(window.retained[-1])
