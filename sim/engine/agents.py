@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gc
 import operator
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, overload
 
 import mesa
@@ -121,6 +121,14 @@ class CustomerAgents(Sequence[Customer]):
         if agent is None:
             agent = self._made[k] = Customer(self._model, k)
         return agent
+
+    def __iter__(self) -> Iterator[Customer]:
+        """Every agent, in row order (all made first)."""
+        self.materialise()
+        return (self._made[k] for k in range(len(self)))
+
+    def __contains__(self, agent: object) -> bool:
+        return isinstance(agent, Customer) and self._made.get(agent.index) is agent
 
     @property
     def made(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
@@ -117,6 +118,9 @@ class LoyaltyModel(mesa.Model):
             self.customers, self.market, self.spec
         )
         self.customer_agents = CustomerAgents(self)
+        ids = getattr(mesa.Agent, "_ids", None)  # Mesa's count of agent ids: other agents come after the customers
+        if ids is not None:
+            ids[self] = itertools.count(self.n_firms + len(self.customers) + 1)
         if not vectorised:
             self.customer_agents.materialise()
         self.schedule = EventSchedule(list(self.spec.events))

@@ -367,7 +367,7 @@ def _process_context() -> multiprocessing.context.BaseContext:
     context.set_forkserver_preload(["sim.experiments.forkserver", "sim.experiments.replications"])
     # Start the server deaf to Ctrl-C, so that an interrupt while it is still importing the
     # package does not print its traceback; this process raises the interrupt once it has started.
-    with _ctrl_c_held_back():
+    with _ctrl_c_held_back(), _without_slow_allocation():
         multiprocessing.forkserver.ensure_running()
     return context
 
@@ -440,6 +440,21 @@ def worker_environment() -> dict[str, Any]:
 
 
 @contextlib.contextmanager
+def _without_slow_allocation() -> Iterator[None]:
+    """Start processes without ``SLOW_ALLOCATION`` in their environment; this process's is as it was afterwards.
+
+    A Dask cluster started with Dask's own settings writes them into the
+    environment of the process that starts it, for good, and every process
+    started from it later would inherit them.
+    """
+    saved = {name: os.environ.pop(name) for name in SLOW_ALLOCATION if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+@contextlib.contextmanager
 def dask_client(
     workers: int | None = None, scheduler: str | Client | None = None, quiet: bool = True
 ) -> Iterator[Client]:
@@ -475,7 +490,7 @@ def dask_client(
                 yield client
         else:
             count = max(1, workers or os.cpu_count() or 1)
-            with _ctrl_c_held_back(), dask.config.set({ENVIRON: worker_environment()}):
+            with _ctrl_c_held_back(), dask.config.set({ENVIRON: worker_environment()}), _without_slow_allocation():
                 cluster = LocalCluster(
                     n_workers=count,
                     threads_per_worker=1,

@@ -143,7 +143,8 @@ def _entities(scenario: Scenario) -> list[str]:
         "",
         "## 2. Entities, state variables and scales",
         "",
-        f"**Entities.** {m.customers:,} customers (Mesa agents whose state lives in the arrays below), "
+        f"**Entities.** {m.customers:,} customers (Mesa agents, each made when first asked for, whose state "
+        "lives in the arrays below), "
         f"{len(scenario.firms)} firms ({', '.join(f.name for f in scenario.firms)}; Mesa agents holding their "
         "levers), and the outside option of buying from no one. Customers are linked by a random contact network "
         f"of {m.contacts} contacts each, over which word of mouth travels.",

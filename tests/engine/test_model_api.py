@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import mesa
 import numpy as np
 import pydantic
 import pytest
@@ -139,7 +140,8 @@ def test_the_vectorised_path_makes_a_customer_agent_only_when_asked_for():
     assert [a.index for a in model.customer_agents[10:13]] == [10, 11, 12]
     with pytest.raises(IndexError, match="customer 50 out of range: the market has 50 customers"):
         model.customer_agents[50]
-    model.customer_agents.materialise()
+    assert one in model.customer_agents and mesa.Agent(model).unique_id > 3 + 50  # no id is given twice
+    assert [a.index for a in model.customer_agents] == list(range(50))  # iterating makes them all, in row order
     assert sorted(a.index for a in model.agents_by_type[Customer]) == list(range(50))
 
 
