@@ -51,7 +51,10 @@ move by less than a tenth of the interval's width.
 time on the observed table resampled binomially (when it gives cohort sizes)
 and with the simulation's seeds resampled with replacement: the interval
 reflects both the sampling noise of the observed cohort and the simulation's
-own noise. Intervals are the 2.5% and 97.5% percentiles. The fitted and
+own noise. Each refit searches from the estimate and, where its resampled
+table likes one of the best candidates simulated better, from that one too,
+so that the interval reaches another hill of the likelihood when the data
+allow it. Intervals are the 2.5% and 97.5% percentiles. The fitted and
 projected curve is the cohort simulated with the calibrated scenario itself;
 within the fit window its band is the curve moved by each bootstrap fit's
 curve about the surface's curve at the estimate. Beyond the window (the

@@ -10,7 +10,7 @@ import pandas as pd
 
 from sim.engine.model import package_version
 from sim.experiments.calibration.cohorts import CohortCounts, sample_cohort
-from sim.experiments.calibration.fit import Calibration
+from sim.experiments.calibration.fit import RIVALS, Calibration
 from sim.experiments.calibration.summaries import curve_table, holdout_table, parameter_table
 from sim.outputs.figures.calibration import calibration_figures
 from sim.outputs.folders import publish
@@ -274,9 +274,11 @@ def _method(c: Calibration) -> str:
         "to "
         "three more rounds simulated the estimate and the bootstrap fits farthest from any candidate, until the "
         "estimate and interval settled (every candidate is in `design.csv`). "
-        f"The {len(c.bootstrap)} bootstrap fits each resample the seeds with replacement "
+        f"The {len(c.bootstrap)} bootstrap fits each resample the seeds with replacement, "
         + ("and draw the observed cohort again binomially, row after row, " if c.table.customers is not None else "")
-        + "and the intervals are their 2.5% and 97.5% percentiles. The reference model is the shifted-beta-geometric "
+        + f"searching from the estimate and, where the resampled table likes one of the {RIVALS} best candidates "
+        "simulated better, from that one too; the intervals are their 2.5% and 97.5% percentiles. The reference "
+        "model is the shifted-beta-geometric "
         "model of Fader & Hardie (2007), fitted by maximum likelihood to the same rows: each customer has a constant "
         "churn rate, Beta-distributed across customers; the second is a Weibull lifetime (lifelines), each row "
         "an interval-censored count of lifetimes, whose hazard changes with tenure for every customer alike. "
