@@ -93,18 +93,15 @@ class Surface:
         def loss(x: np.ndarray) -> float:
             return -_log_likelihood(at_risk, kept, self.survival(x, logits)[rows])
 
-        starts = list(starts)
-        rivals = [np.clip(r, self.low, self.high) for r in rivals]
-        if rivals:
-            rival = min(rivals, key=loss)
-            if loss(rival) < min(loss(np.clip(s, self.low, self.high)) for s in starts):
+        starts = [np.clip(s, self.low, self.high) for s in starts]
+        scored = [(loss(r), r) for r in (np.clip(r, self.low, self.high) for r in rivals)]
+        if scored:
+            lowest, rival = min(scored, key=lambda pair: pair[0])
+            if lowest < min(loss(s) for s in starts):
                 starts.append(rival)
 
         bounds = list(zip(self.low, self.high, strict=True))
-        found = [
-            optimize.minimize(loss, np.clip(s, self.low, self.high), method="Nelder-Mead", bounds=bounds)
-            for s in starts
-        ]
+        found = [optimize.minimize(loss, s, method="Nelder-Mead", bounds=bounds) for s in starts]
         return np.asarray(min(found, key=lambda r: r.fun).x, dtype=float)
 
 
