@@ -16,7 +16,7 @@ from sim.app.model import ClassroomModel
 from sim.behaviour import satisfaction, value
 from sim.behaviour.choice import choice_probabilities
 from sim.behaviour.segments import SEGMENT_NAMES
-from sim.engine.month import option_utilities
+from sim.engine.month import utilities_of
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def expectation_at_choice(model: ClassroomModel, index: np.ndarray) -> np.ndarra
 def explain_customer(model: ClassroomModel, index: int) -> CustomerView:
     """What customer ``index`` weighed in the month just run, and why it stayed or left.
 
-    The utilities are those of ``sim.engine.month.option_utilities`` on the inputs
+    The utilities are those of ``sim.engine.month.option_utilities`` (``utilities_of``) on the inputs
     the customer had when it chose: its firm and tenure before the month,
     trust after the month's service and word of mouth, points and reference
     price before the month, the expectation it had then and the month's
@@ -140,10 +140,9 @@ def explain_customer(model: ClassroomModel, index: int) -> CustomerView:
         reference = c.reference_price[row]
         expectation = c.expectation[row]
     trust = c.trust[:, index : index + 1]
-    rows = slice(index, index + 1)
-    args = (c, rows, slice(None), firm, tenure, expectation, trust, points, reference, market, spec)
-    with_barriers = option_utilities(*args)[:, 0]
-    free = option_utilities(*args, barriers=False, offers=True)[:, 0]
+    args = (c, row, firm, tenure, expectation, trust, points, reference, market, spec)
+    with_barriers = utilities_of(*args)[:, 0]
+    free = utilities_of(*args, barriers=False, offers=True)[:, 0]
     chance = choice_probabilities(with_barriers)
 
     own = int(firm[0])

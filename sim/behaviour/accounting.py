@@ -11,26 +11,19 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def spend_multiplier(tenure, *, growth, months):
-    """Spend relative to a new customer's: ``1 + growth (1 - exp(-tenure / months))``.
-
-    ``tenure`` is a whole number of periods, so the curve is computed once per
-    distinct tenure and looked up.
-    """
-    return by_tenure(lambda t: 1.0 + growth * -np.expm1(-t / months), tenure)
+from sim.behaviour.compiled import jitable
 
 
-def serving_cost_multiplier(tenure, *, floor, months):
+@jitable
+def spend_multiplier(tenure, growth, months):
+    """Spend relative to a new customer's: ``1 + growth (1 - exp(-tenure / months))``, tenure in months."""
+    return 1.0 + growth * -np.expm1(-tenure / months)
+
+
+@jitable
+def serving_cost_multiplier(tenure, floor, months):
     """Serving cost relative to a new customer's: ``floor + (1 - floor) exp(-tenure / months)``."""
-    return by_tenure(lambda t: floor + (1.0 - floor) * np.exp(-t / months), tenure)
-
-
-def by_tenure(curve, tenure):
-    """Evaluate ``curve`` on whole-number tenures through a table of 0..max(tenure)."""
-    tenure = np.asarray(tenure)
-    table = curve(np.arange(int(tenure.max(initial=0)) + 1, dtype=float))
-    return table[tenure]
+    return floor + (1.0 - floor) * np.exp(-tenure / months)
 
 
 def period_discount_rate(annual_rate, period_months):

@@ -10,9 +10,13 @@ customer alone gets exactly the choice it gets in a population of a million.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
+
+from sim.behaviour.compiled import jitable, select
 
 
-def review_probability(prompts, *, base, prompted_probability, unfairness=0.0):
+@jitable
+def review_probability(prompts, base, prompted_probability, unfairness=0.0):
     """Probability that each customer reconsiders this month: ``1 - (1 - base) (1 - q)^prompts (1 - unfairness)``.
 
     The customer's own habit of reconsidering (``base``, per month), each
@@ -31,9 +35,11 @@ def review_probability(prompts, *, base, prompted_probability, unfairness=0.0):
         prompted_probability: probability that one prompt makes it reconsider.
         unfairness: chance, 0..1, that an unfair price rise alone makes it reconsider.
     """
-    return 1.0 - (1.0 - base) * (1.0 - prompted_probability) ** np.asarray(prompts) * (1.0 - unfairness)
+    return 1.0 - (1.0 - base) * (1.0 - prompted_probability) ** (1.0 * prompts) * (1.0 - unfairness)  # a float power
 
 
+@jitable
+@np.errstate(divide="ignore")
 def outside_exit_probability(hazard, proneness):
     """Probability per month that each customer leaves for reasons outside the market: ``1 - (1 - h)^m``.
 
@@ -51,13 +57,11 @@ def outside_exit_probability(hazard, proneness):
         hazard: the firm's monthly outside hazard for each customer, 0..1.
         proneness: each customer's exposure, >= 0 (1: average).
     """
-    hazard = np.asarray(hazard, dtype=float)
-    proneness = np.asarray(proneness, dtype=float)
-    with np.errstate(divide="ignore"):
-        scaled = -np.expm1(proneness * np.log1p(-hazard))
-    return np.where(proneness == 1.0, hazard, scaled)
+    scaled = -np.expm1(proneness * np.log1p(-hazard))
+    return select(proneness == 1.0, hazard, scaled)
 
 
+@jitable
 def what_the_settled_ignore(settled, habit, rivals_recommended):
     """A customer's unprompted habit and the rivals it heard recommended, as they move it this month.
 
@@ -77,10 +81,11 @@ def what_the_settled_ignore(settled, habit, rivals_recommended):
     Returns:
         ``(habit, rivals_recommended)``, zero for the settled.
     """
-    return np.where(settled, 0.0, habit), np.where(settled, 0, rivals_recommended)
+    return select(settled, 0.0, habit), select(settled, 0, rivals_recommended)
 
 
-def reviews(prompts, draw, *, base, prompted_probability, unfairness=0.0):
+@jitable
+def reviews(prompts, draw, base, prompted_probability, unfairness=0.0):
     """Whether each customer reconsiders this month: ``draw < review_probability(...)``."""
     return draw < review_probability(
         prompts, base=base, prompted_probability=prompted_probability, unfairness=unfairness
@@ -110,8 +115,9 @@ def probability_of(utility, option):
         return 1.0 / np.exp(utility - utility[option, np.arange(utility.shape[1])]).sum(axis=0)
 
 
-def would_choose_again(utility, option, threshold):
-    """Whether each customer picks its ``option`` with logit probability >= ``threshold``.
+@jitable
+def chooses_again(utility, option, threshold):
+    """Whether one customer picks its ``option`` with logit probability >= ``threshold``.
 
     The same answer as ``probability_of(utility, option) >= threshold``,
     computed with exponentials only where it is close: with ``d_k`` the
@@ -121,38 +127,90 @@ def would_choose_again(utility, option, threshold):
     ``n_others * exp(max d) <= R``.
 
     Args:
+        utility: the customer's utility of each option, shape (options,).
+        option: the index of the option asked about.
+        threshold: probability in (0, 1]; 0 passes everyone.
+    """
+    if threshold <= 0:
+        return True
+    own = utility[option]
+    best_rival = -np.inf
+    for k in range(utility.shape[0]):
+        if k != option:
+            relative = utility[k] - own
+            if np.isnan(relative):
+                return False  # an option of unknown worth: not chosen with any confidence
+            best_rival = max(best_rival, relative)
+    log_odds = np.log1p(-threshold) - np.log(threshold) if threshold < 1 else -np.inf
+    others = utility.shape[0] - 1
+    if best_rival + np.log(max(others, 1)) <= log_odds:
+        return True
+    if best_rival > log_odds:
+        return False
+    total = 0.0
+    for k in range(utility.shape[0]):
+        if k != option:
+            total += np.exp(utility[k] - own)
+    return total <= np.exp(log_odds)
+
+
+@jitable
+def logit_pick(utility, draw):
+    """One customer's option drawn with logit probabilities from one uniform number.
+
+    The inverse of the cumulative probabilities: the number of options whose
+    cumulative weight ``sum_{j<=k} exp(U_j - max U)`` is at most ``draw``
+    times the total, which is the first ``k`` whose cumulative weight exceeds
+    it (the last option, should rounding leave none).
+
+    Args:
+        utility: the customer's utility of each option, shape (options,); ``-inf`` for an option it cannot take.
+        draw: a uniform number in [0, 1).
+    """
+    options = utility.shape[0]
+    top = utility[0]
+    for k in range(1, options):
+        top = max(top, utility[k])
+    total = 0.0
+    for k in range(options):
+        total += np.exp(utility[k] - top)
+    bound = draw * total
+    cumulative = 0.0
+    chosen = 0
+    for k in range(options):
+        cumulative += np.exp(utility[k] - top)
+        if cumulative <= bound:
+            chosen += 1
+    return min(chosen, options - 1)
+
+
+@njit(cache=True)
+def would_choose_again(utility, option, threshold):
+    """``chooses_again`` for every customer: whether each picks its ``option`` with probability >= ``threshold``.
+
+    Args:
         utility: shape (options, customers).
         option: shape (customers,), integer indices.
         threshold: probability in (0, 1]; 0 passes everyone.
     """
-    if threshold <= 0:
-        return np.ones(utility.shape[1], dtype=bool)
-    customers = np.arange(utility.shape[1])
-    relative = utility - utility[option, customers]
-    relative[option, customers] = -np.inf
-    best_rival = relative.max(axis=0, initial=-np.inf)
-    log_odds = np.log1p(-threshold) - np.log(threshold) if threshold < 1 else -np.inf
-    others = utility.shape[0] - 1
-    passes = best_rival + np.log(max(others, 1)) <= log_odds
-    close = np.flatnonzero(~passes & (best_rival <= log_odds))
-    if close.size:
-        with np.errstate(over="ignore"):
-            passes[close] = np.exp(relative[:, close]).sum(axis=0) <= np.exp(log_odds)
+    passes = np.empty(utility.shape[1], dtype=np.bool_)
+    for j in range(utility.shape[1]):
+        passes[j] = chooses_again(utility[:, j], option[j], threshold)
     return passes
 
 
+@njit(cache=True)
 def logit_choice(utility, draw):
-    """Draw one option per row with logit probabilities.
+    """``logit_pick`` for every customer: one option each, drawn with logit probabilities.
 
     Args:
         utility: shape (options, customers): options first.
         draw: uniform numbers in [0, 1), shape (customers,).
 
     Returns:
-        Index of the chosen option per customer: the first ``k`` whose
-        cumulative weight exceeds ``draw`` times the total.
+        Index of the chosen option per customer.
     """
-    z = np.exp(utility - utility.max(axis=0))
-    cumulative = np.cumsum(z, axis=0)
-    chosen = (cumulative <= draw * cumulative[-1]).sum(axis=0)
-    return np.minimum(chosen, utility.shape[0] - 1)
+    chosen = np.empty(utility.shape[1], dtype=np.int64)
+    for j in range(utility.shape[1]):
+        chosen[j] = logit_pick(utility[:, j], draw[j])
+    return chosen

@@ -7,14 +7,16 @@ made by the caller from the model's generator.
 
 from __future__ import annotations
 
-import numpy as np
+from sim.behaviour.compiled import jitable
 
 
+@jitable
 def complains(dissatisfied, propensity, draw):
     """Whether each customer complains: dissatisfied and ``draw < propensity``."""
-    return np.asarray(dissatisfied) & (draw < propensity)
+    return dissatisfied & (draw < propensity)
 
 
+@jitable
 def is_recovered(complained, recovery_rate, draw):
     """Whether each complaint is resolved: complained and ``draw < recovery_rate``."""
-    return np.asarray(complained) & (draw < recovery_rate)
+    return complained & (draw < recovery_rate)

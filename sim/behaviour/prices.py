@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.behaviour.compiled import jitable, select
 
-def adapt_reference(reference, paid, *, rate):
+
+@jitable
+def adapt_reference(reference, paid, rate):
     """The reference price after paying ``paid``: ``r + rate (paid - r)`` (exponential smoothing)."""
     return reference + rate * (paid - reference)
 
 
-def price_feeling(price, reference, *, loss_aversion):
+@jitable
+def price_feeling(price, reference, loss_aversion):
     """How a price is felt against the reference, in currency: ``gain - loss_aversion * loss``.
 
     ``gain = max(0, reference - price)``, ``loss = max(0, price - reference)``:
@@ -31,11 +35,12 @@ def price_feeling(price, reference, *, loss_aversion):
         reference: the customer's reference price, currency per month.
         loss_aversion: how many times more a loss weighs than a gain of the same size.
     """
-    price = np.asarray(price, dtype=float)
     return np.maximum(0.0, reference - price) - loss_aversion * np.maximum(0.0, price - reference)
 
 
-def unfair_price_loss(reference, price, rose, *, fair_rise, penalty):
+@jitable
+@np.errstate(over="ignore")
+def unfair_price_loss(reference, price, rose, fair_rise, penalty):
     """Share of trust lost over a price rise that customers find unfair.
 
     ``min(1, penalty * max(0, (price - reference) / reference - fair_rise))``
@@ -50,9 +55,6 @@ def unfair_price_loss(reference, price, rose, *, fair_rise, penalty):
         fair_rise: the rise above the reference customers accept as fair, a share.
         penalty: share of trust lost per unit of rise above the fair rise.
     """
-    reference = np.asarray(reference, dtype=float)
-    with np.errstate(over="ignore"):
-        rise = np.divide(
-            np.asarray(price, dtype=float) - reference, reference, out=np.zeros_like(reference), where=reference > 0
-        )
-    return np.where(rose, np.minimum(1.0, penalty * np.maximum(0.0, rise - fair_rise)), 0.0)
+    priced = reference > 0
+    rise = select(priced, (price - reference) / select(priced, reference, 1.0), 0.0)
+    return select(rose, np.minimum(1.0, penalty * np.maximum(0.0, rise - fair_rise)), 0.0)

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.behaviour.compiled import jitable, select
+
 
 def care_effect(care_spend, *, effect, scale):
     """Quality a firm adds through care spend, with diminishing returns.
@@ -32,6 +34,7 @@ def care_effect(care_spend, *, effect, scale):
     return effect * -np.expm1(-np.asarray(care_spend, dtype=float) / scale)
 
 
+@jitable
 def experienced_quality(quality, noise, failed, severity):
     """Quality a customer experiences in one period.
 
@@ -46,10 +49,12 @@ def experienced_quality(quality, noise, failed, severity):
         ``quality + noise - failed * severity``. Not clipped: a bad failure can
         fall below 0, which is simply a very poor experience.
     """
-    return quality + noise - np.where(failed, severity, 0.0)
+    return quality + noise - select(failed, severity, 0.0)
 
 
-def satisfaction(experience, expectation, *, offset, performance_weight, adequate, slope, shortfall_weight, tolerance):
+@jitable
+@np.errstate(over="ignore")
+def satisfaction(experience, expectation, offset, performance_weight, adequate, slope, shortfall_weight, tolerance):
     """Satisfaction, 0..1, from performance and from disconfirmation of expectations.
 
     ``s = logistic(offset + performance_weight (x - adequate) + slope (surplus - shortfall_weight shortfall))``
@@ -69,16 +74,15 @@ def satisfaction(experience, expectation, *, offset, performance_weight, adequat
         shortfall_weight: how many times more a shortfall weighs than a surplus (Anderson & Sullivan 1993).
         tolerance: half-width of the zone of indifference around the expectation, in which a gap does not count.
     """
-    experience = np.asarray(experience)
     gap = experience - expectation
     surplus = np.maximum(0.0, gap - tolerance)
     shortfall = np.maximum(0.0, -gap - tolerance)
     z = offset + performance_weight * (experience - adequate) + slope * (surplus - shortfall_weight * shortfall)
-    with np.errstate(over="ignore"):  # exp(-z) overflowing to inf gives the right limit, 0
-        return 1.0 / (1.0 + np.exp(-z))
+    return 1.0 / (1.0 + np.exp(-z))  # exp(-z) overflowing to inf gives the right limit, 0
 
 
-def formed_expectation(promise, norm, *, promise_weight):
+@jitable
+def formed_expectation(promise, norm, promise_weight):
     """The quality a customer expects of a firm it joins: ``w promise + (1 - w) norm``.
 
     Args:
@@ -89,6 +93,7 @@ def formed_expectation(promise, norm, *, promise_weight):
     return promise_weight * promise + (1.0 - promise_weight) * norm
 
 
-def adapt_expectation(expectation, experience, *, rate):
+@jitable
+def adapt_expectation(expectation, experience, rate):
     """Adaptive expectations: ``e + rate * (experience - e)``."""
     return expectation + rate * (experience - expectation)

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.behaviour.compiled import jitable, select
+
 TRUE, LATENT, SPURIOUS, NONE = 0, 1, 2, 3
 SEGMENT_NAMES = ("true", "latent", "spurious", "none")
 
 
-def loyalty_segment(prefers_current, tenure, *, patronage_months):
+@jitable
+def loyalty_segment(prefers_current, tenure, patronage_months):
     """Segment code per customer: 0 true, 1 latent, 2 spurious, 3 none.
 
     Args:
@@ -28,6 +31,9 @@ def loyalty_segment(prefers_current, tenure, *, patronage_months):
         tenure: months with the current firm.
         patronage_months: tenure from which repeat patronage is high.
     """
-    attitude = np.asarray(prefers_current, dtype=bool)
     patronage = tenure >= patronage_months
-    return np.where(attitude, np.where(patronage, TRUE, LATENT), np.where(patronage, SPURIOUS, NONE)).astype(np.int8)
+    return select(
+        prefers_current,
+        select(patronage, np.int8(TRUE), np.int8(LATENT)),
+        select(patronage, np.int8(SPURIOUS), np.int8(NONE)),
+    )

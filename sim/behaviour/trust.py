@@ -10,20 +10,23 @@ left (``t (1 - l)``), so trust never leaves 0..1 (Zaheer, McEvily & Perrone
 
 from __future__ import annotations
 
-import numpy as np
+from sim.behaviour.compiled import jitable, select
 
 
+@jitable
 def build_trust(trust, share):
     """Close ``share`` of the gap to full trust: ``t + share * (1 - t)``."""
     return trust + share * (1.0 - trust)
 
 
+@jitable
 def erode_trust(trust, share):
     """Lose ``share`` of trust: ``t * (1 - share)``."""
     return trust * (1.0 - share)
 
 
-def trust_after_service(trust, *, disappointed, recovered, unrecovered, gain, loss, recovery_boost, unrecovered_loss):
+@jitable
+def trust_after_service(trust, disappointed, recovered, unrecovered, gain, loss, recovery_boost, unrecovered_loss):
     """Trust in the current firm after one period of service.
 
     A period without failure or dissatisfaction builds trust by ``gain``; a
@@ -42,28 +45,25 @@ def trust_after_service(trust, *, disappointed, recovered, unrecovered, gain, lo
         recovery_boost: share of the gap to full trust a resolved complaint closes, 0..1.
         unrecovered_loss: further share of trust an unresolved complaint removes, 0..1.
     """
-    after = np.where(disappointed, erode_trust(trust, loss), build_trust(trust, gain))
-    after = np.where(recovered, build_trust(after, recovery_boost), after)
-    return np.where(unrecovered, erode_trust(after, unrecovered_loss), after)
+    after = select(disappointed, erode_trust(trust, loss), build_trust(trust, gain))
+    after = select(recovered, build_trust(after, recovery_boost), after)
+    return select(unrecovered, erode_trust(after, unrecovered_loss), after)
 
 
+@jitable
 def forget(trust, prior, rate):
     """Drift towards the prior for firms a customer does not use: ``t + rate (prior - t)``."""
     return trust + rate * (prior - trust)
 
 
-def hear_word_of_mouth(trust, recommendations, warnings, *, gain, loss):
+@jitable
+def hear_word_of_mouth(trust, recommendations, warnings, gain, loss):
     """Trust after hearing ``recommendations`` and ``warnings`` about a firm.
 
     Each recommendation closes ``gain`` of the gap, each warning removes
     ``loss``: ``t' = 1 - (1 - t)(1 - gain)^r``, then ``t'' = t' (1 - loss)^w``.
     Counts are non-negative integers, so the result does not depend on the
-    order in which messages arrive; the powers are looked up in a table,
-    which gives every customer the same factor for the same count.
+    order in which messages arrive.
     """
-    recommendations = np.asarray(recommendations)
-    warnings = np.asarray(warnings)
-    kept_doubt = (1.0 - gain) ** np.arange(int(recommendations.max(initial=0)) + 1)
-    kept_trust = (1.0 - loss) ** np.arange(int(warnings.max(initial=0)) + 1)
-    trust = 1.0 - (1.0 - trust) * kept_doubt[recommendations]
-    return trust * kept_trust[warnings]
+    trust = 1.0 - (1.0 - trust) * (1.0 - gain) ** (1.0 * recommendations)  # powers of floats, compiled or not
+    return trust * (1.0 - loss) ** (1.0 * warnings)

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.behaviour.compiled import jitable, select
 
-def delivered_value(quality, price, image, *, w_quality, w_price, w_image):
+
+@jitable
+def delivered_value(quality, price, image, w_quality, w_price, w_image):
     """Customer delivered value, Kotler's CDV = TCV - TCC.
 
     Works on scalars or on arrays that broadcast to (firms, customers).
@@ -32,35 +35,40 @@ def delivered_value(quality, price, image, *, w_quality, w_price, w_image):
     return w_quality * quality + w_image * image - w_price * price
 
 
-def tier(tenure_months, *, silver_after, gold_after):
+@jitable
+def tier(tenure_months, silver_after, gold_after):
     """Loyalty tier a tenure has earned: 0 none, 1 silver, 2 gold (``gold_after >= silver_after``, in months)."""
-    tenure_months = np.asarray(tenure_months)
-    return (tenure_months >= silver_after).astype(np.int8) + (tenure_months >= gold_after)
+    return select(
+        tenure_months >= gold_after, np.int8(2), select(tenure_months >= silver_after, np.int8(1), np.int8(0))
+    )
 
 
-def tier_perk(tenure_months, *, silver_after, gold_after, silver_perk, gold_perk):
+@jitable
+def tier_perk(tenure_months, silver_after, gold_after, silver_perk, gold_perk):
     """Value per month of the loyalty tier a tenure has earned (gold over silver), lost on leaving."""
     earned = tier(tenure_months, silver_after=silver_after, gold_after=gold_after)
-    return np.where(earned == 2, gold_perk, np.where(earned == 1, silver_perk, 0.0))
+    return select(earned == 2, gold_perk, select(earned == 1, silver_perk, 0.0))
 
 
-def relational_bond(tenure_months, *, bond, months):
+@jitable
+def relational_bond(tenure_months, bond, months):
     """Personal bond in utils, growing with tenure: ``bond (1 - exp(-tenure / months))``, both in months."""
-    return bond * -np.expm1(-np.asarray(tenure_months, dtype=float) / months)
+    return bond * -np.expm1(-(tenure_months / months))  # 0, not -0, at tenure 0
 
 
+@jitable
 def fee_applies(tenure, contract_months):
     """Whether leaving at the end of this month costs the exit fee.
 
     With ``contract_months == 0`` it always does; otherwise the fee is waived
     in the last month of each contract term (tenure ``T-1, 2T-1, ...`` months).
     """
-    tenure = np.asarray(tenure)
     term = np.maximum(contract_months, 1)
     return (contract_months == 0) | ((tenure + 1) % term != 0)
 
 
-def exit_barrier(*, w_price, exit_fee, points, perks, bond, effort):
+@jitable
+def exit_barrier(w_price, exit_fee, points, perks, bond, effort):
     """Utility a customer gives up by leaving its firm: every switching cost of Burnham, Frels & Mahajan (2003).
 
     ``w_price (exit_fee + points + perks) + bond + effort``: money forfeited

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.behaviour.compiled import jitable, select
+
 
 def contact_network(rng: np.random.Generator, customers: int, contacts: int) -> np.ndarray:
     """Random contact lists, shape (customers, contacts), int32, no self-contacts.
@@ -28,7 +30,8 @@ def contact_network(rng: np.random.Generator, customers: int, contacts: int) -> 
     return drawn.astype(np.int32)
 
 
-def what_customers_say(satisfaction, served, draw, *, very_satisfied, dissatisfied, talk_satisfied, talk_dissatisfied):
+@jitable
+def what_customers_say(satisfaction, served, draw, very_satisfied, dissatisfied, talk_satisfied, talk_dissatisfied):
     """What each customer says about its firm: +1 recommends, -1 warns, 0 silent.
 
     A served customer with satisfaction >= ``very_satisfied`` recommends with
@@ -37,7 +40,7 @@ def what_customers_say(satisfaction, served, draw, *, very_satisfied, dissatisfi
     """
     recommends = served & (satisfaction >= very_satisfied) & (draw < talk_satisfied)
     warns = served & (satisfaction < dissatisfied) & (draw < talk_dissatisfied)
-    return recommends.astype(np.int8) - warns.astype(np.int8)
+    return select(recommends, np.int8(1), select(warns, np.int8(-1), np.int8(0)))
 
 
 def deliver(contacts, said, about, *, options, reach_satisfied, reach_dissatisfied):

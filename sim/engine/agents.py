@@ -20,7 +20,6 @@ import numpy as np
 
 from sim.behaviour import brand
 from sim.behaviour.segments import SEGMENT_NAMES
-from sim.engine.month import live_one_month
 from sim.engine.parameters import Firm as FirmLevers
 
 if TYPE_CHECKING:
@@ -37,16 +36,7 @@ class Customer(mesa.Agent):
 
     def step(self) -> None:
         """Live one month: the same equations the vectorised path runs, on one row."""
-        m = self.model
-        live_one_month(
-            m.customers,
-            slice(self.index, self.index + 1),
-            m.market,
-            m.spec,
-            m.draws,
-            m.recommendations,
-            m.warnings,
-        )
+        self.model.this_month.live(self.index, self.index + 1)
 
     @property
     def firm(self) -> Firm | None:

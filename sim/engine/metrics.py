@@ -11,11 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 from sim.behaviour import accounting, value
-from sim.behaviour.choice import would_choose_again
+from sim.behaviour.choice import chooses_again
+from sim.behaviour.compiled import jitable
 from sim.behaviour.segments import SEGMENT_NAMES, loyalty_segment
-from sim.engine.month import option_utilities
+from sim.engine.compiling import kernel
+from sim.engine.month import Constants, option_utilities, tastes_of
 from sim.engine.parameters import Scenario
-from sim.engine.population import Customers, MarketState, blocks
+from sim.engine.population import Customers, MarketState
 
 
 def loyalty_segments(customers: Customers, market: MarketState, scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
@@ -36,38 +38,58 @@ def loyalty_segments(customers: Customers, market: MarketState, scenario: Scenar
         true, 1 latent, 2 spurious, 3 none, -1 not served), and per customer
         the other firm it is latently loyal to (-1 for none).
     """
-    codes = np.empty(len(customers), dtype=np.int8)
-    preferred = np.empty(len(customers), dtype=np.int16)
-    threshold = scenario.market.attitude_threshold
-    n_firms = market.n_firms
-    for rows in blocks(len(customers)):
-        firm = customers.firm[rows].astype(np.intp)
-        tenure = customers.tenure[rows]
-        utility = option_utilities(
-            customers,
-            rows,
-            slice(None),
-            firm,
-            tenure,
-            customers.expectation[rows],
-            customers.trust[:, rows],
-            customers.points[rows],
-            customers.reference_price[rows],
-            market,
-            scenario,
-            barriers=False,
-        )
-        served = firm < n_firms
-        attitude = served & would_choose_again(utility, firm, threshold)
-        segment = loyalty_segment(attitude, tenure, patronage_months=scenario.market.patronage_months)
-        codes[rows] = np.where(served, segment, -1)
-        favourite = np.argmax(utility, axis=0)
-        candidates = np.flatnonzero(~attitude & (favourite < n_firms) & (favourite != firm))
-        held = candidates[would_choose_again(utility[:, candidates], favourite[candidates], threshold)]
-        block = np.full(firm.shape[0], -1, dtype=np.int16)
-        block[held] = favourite[held]
-        preferred[rows] = block
+    return segments_rows(
+        customers.arrays(),
+        market,
+        Constants.of(scenario),
+        float(scenario.market.attitude_threshold),
+        float(scenario.market.patronage_months),
+    )
+
+
+def _segments_rows(c, market, k, threshold, patronage_months):
+    n = c.firm.shape[0]
+    codes = np.empty(n, dtype=np.int8)
+    preferred = np.empty(n, dtype=np.int16)
+    utility = np.empty(market.n_firms + 1)
+    for i in range(n):
+        codes[i], preferred[i] = segment_of(i, c, market, k, threshold, patronage_months, utility)
     return codes, preferred
+
+
+@jitable
+def segment_of(i, c, market, k, threshold, patronage_months, utility):
+    """Customer ``i``'s segment code towards its current firm and the other firm it is latently loyal to (or -1).
+
+    ``utility`` is scratch space of one entry per option (see ``loyalty_segments``).
+    """
+    outside = market.n_firms
+    firm = c.firm[i]
+    tenure = c.tenure[i]
+    option_utilities(
+        tastes_of(c, i),
+        firm,
+        tenure,
+        c.expectation[i],
+        c.trust[:, i],
+        c.points[i],
+        c.reference_price[i],
+        market,
+        k,
+        False,
+        False,
+        utility,
+    )
+    served = firm < outside
+    attitude = served and chooses_again(utility, firm, threshold)
+    code = loyalty_segment(attitude, tenure, patronage_months) if served else np.int8(-1)
+    favourite = np.argmax(utility)
+    elsewhere = not attitude and favourite < outside and favourite != firm
+    held = elsewhere and chooses_again(utility, favourite, threshold)
+    return code, favourite if held else -1
+
+
+segments_rows = kernel(_segments_rows)
 
 
 def firm_metrics(customers: Customers, market: MarketState, scenario: Scenario) -> dict[str, np.ndarray]:
@@ -104,34 +126,29 @@ def firm_metrics(customers: Customers, market: MarketState, scenario: Scenario) 
     Updates ``customers.loyalty`` and ``customers.preferred`` to the end of the month.
     """
     n_firms = market.n_firms
-    size = n_firms + 1
     m = scenario.market
+    tallies = tally_rows(
+        customers.arrays(),
+        market,
+        Constants.of(scenario),
+        float(m.attitude_threshold),
+        float(m.patronage_months),
+        float(m.serving_cost_floor),
+        float(m.serving_cost_months),
+        np.asarray(scenario.population.segment_spend, dtype=float),
+    )[:n_firms]
 
-    def per_firm(index, weights=None):
-        return np.bincount(index, weights=weights, minlength=size)[:n_firms].astype(float)
+    def tally(name: str) -> np.ndarray:
+        return tallies[:, TALLIES.index(name)].copy()
 
-    served_firm = customers.served_firm.astype(np.intp)
-    firm = customers.firm.astype(np.intp)
-    is_served = served_firm < n_firms
-    moved = firm != served_firm
-
-    served = per_firm(served_firm)
-    now = per_firm(firm)
-    gains = per_firm(firm[moved])
-    losses = per_firm(served_firm[moved])
+    served, now, gains = tally("served"), tally("customers"), tally("gains")
+    losses = tally("losses")
     with np.errstate(invalid="ignore", divide="ignore"):
         churn = np.where(served > 0, losses / served, 0.0)
         total = now.sum()
         share = now / total if total > 0 else np.zeros(n_firms)
-
-    tenure = customers.served_tenure
-    bill = market.price[served_firm] * customers.volume
-    revenue = per_firm(served_firm, bill)
-    tier = value.tier(tenure, silver_after=market.silver_after[served_firm], gold_after=market.gold_after[served_firm])
-    members = np.bincount(served_firm * 3 + tier, minlength=size * 3).reshape(size, 3)[:n_firms]
-    perks = market.silver_perk[:n_firms] * members[:, 1] + market.gold_perk[:n_firms] * members[:, 2]
-    # Customers served by no one land in the outside option's bin, which every sum drops.
-    serving = accounting.serving_cost_multiplier(tenure, floor=m.serving_cost_floor, months=m.serving_cost_months)
+    revenue = tally("revenue")
+    perks = market.silver_perk[:n_firms] * tally("silver") + market.gold_perk[:n_firms] * tally("gold")
     levers = {
         name: getattr(market, name)[:n_firms]
         for name in (
@@ -151,45 +168,33 @@ def firm_metrics(customers: Customers, market: MarketState, scenario: Scenario) 
     row["churn_rate"] = churn
     row["retention_rate"] = 1.0 - churn
     row["market_share"] = share
-    row["retained_year"] = per_firm(firm[customers.tenure >= 12])
-    row["referrals"] = per_firm(firm[customers.referred])
+    row["retained_year"] = tally("retained_year")
+    row["referrals"] = tally("referrals")
     row["revenue"] = revenue
-    row["exit_fees"] = per_firm(served_firm, customers.exit_fee_paid)
-    row["cost_goods"] = levers["unit_cost"] * per_firm(served_firm, customers.volume)
-    row["cost_serving"] = levers["serving_cost"] * per_firm(served_firm, serving)
+    row["exit_fees"] = tally("exit_fees")
+    row["cost_goods"] = levers["unit_cost"] * tally("volume")
+    row["cost_serving"] = levers["serving_cost"] * tally("serving")
     row["cost_care"] = levers["care_spend"] * served
     row["cost_brand"] = levers["brand_investment"] * served
     row["cost_programme"] = market.points_rate[:n_firms] * revenue + perks
-    row["complaints"] = per_firm(served_firm[customers.complained])
-    row["recovered"] = per_firm(served_firm[customers.recovered])
+    row["complaints"] = tally("complaints")
+    row["recovered"] = tally("recovered")
     row["cost_recovery"] = levers["recovery_cost"] * row["recovered"]
     row["cost_acquisition"] = levers["acquisition_spend"] * gains
     row["profit"] = row["revenue"] + row["exit_fees"] - sum(row[k] for k in COST_COLUMNS)
-    row.update(profit_sources(customers, market, scenario, row, serving, tier))
-    row["failures"] = per_firm(served_firm[customers.failed])
-    row["recommendations_sent"] = per_firm(served_firm[customers.said > 0])
-    row["warnings_sent"] = per_firm(served_firm[customers.said < 0])
+    row.update(profit_sources(market, row, tally))
+    row["failures"] = tally("failures")
+    row["recommendations_sent"] = tally("recommendations_sent")
+    row["warnings_sent"] = tally("warnings_sent")
     with np.errstate(invalid="ignore", divide="ignore"):
-        row["satisfaction"] = per_firm(served_firm, customers.satisfaction) / served  # NaNs fall in the outside bin
-        rows = np.arange(firm.shape[0])
-        row["trust"] = per_firm(firm, customers.trust[firm, rows]) / now
-        row["tenure"] = per_firm(firm, customers.tenure) / now
-
-    def per_firm_and_segment(firm_index, segment_code):
-        counts = np.bincount(firm_index * 4 + np.maximum(segment_code, 0), minlength=size * 4)
-        return counts.reshape(size, 4)[:n_firms].astype(float)
-
-    left = moved & is_served
-    lost = per_firm_and_segment(served_firm[left], customers.loyalty[left])
-    customers.loyalty[:], customers.preferred[:] = loyalty_segments(customers, market, scenario)
-    held = per_firm_and_segment(firm, customers.loyalty)
-    favoured = customers.preferred.astype(np.intp)
-    elsewhere = favoured >= 0
+        row["satisfaction"] = tally("satisfaction") / served
+        row["trust"] = tally("trust") / now
+        row["tenure"] = tally("tenure") / now
     for code in range(len(SEGMENT_NAMES)):
-        row[SEGMENT_COLUMNS[code]] = held[:, code]
-        row[LOST_COLUMNS[code]] = lost[:, code]
+        row[SEGMENT_COLUMNS[code]] = tally(HELD[code])
+        row[LOST_COLUMNS[code]] = tally(LOST_COLUMNS[code])
     row["latent_new"] = row["latent_loyal"]
-    row["latent_elsewhere"] = per_firm(favoured[elsewhere])
+    row["latent_elsewhere"] = tally("latent_elsewhere")
     row["latent_loyal"] = row["latent_new"] + row["latent_elsewhere"]
     row["price"] = market.price[:n_firms].copy()
     row["quality"] = market.quality[:n_firms].copy()
@@ -197,18 +202,83 @@ def firm_metrics(customers: Customers, market: MarketState, scenario: Scenario) 
     return row
 
 
+def _tally_rows(c, market, k, threshold, patronage_months, serving_floor, serving_months, segment_spend):
+    """Every month's sum per option, in one pass over the customers; each customer's segments updated on the way.
+
+    A leaver is counted by the segment it was in at the end of the last
+    month, read before its segment is brought up to this month's end
+    (``segment_of``). Customers served by no one land in the outside
+    option's row, which the caller drops.
+    """
+    outside = market.n_firms
+    t = np.zeros((outside + 1, len(TALLIES)))
+    utility = np.empty(outside + 1)
+    for i in range(c.firm.shape[0]):
+        was = c.served_firm[i]
+        firm = c.firm[i]
+        moved = firm != was
+        tenure = c.served_tenure[i]
+        volume = c.volume[i]
+        t[was, SERVED] += 1.0
+        t[firm, CUSTOMERS] += 1.0
+        if moved:
+            t[firm, GAINS] += 1.0
+            t[was, LOSSES] += 1.0
+            if was < outside:
+                t[was, LOST + max(c.loyalty[i], 0)] += 1.0
+        if c.tenure[i] >= 12:
+            t[firm, RETAINED_YEAR] += 1.0
+        if c.referred[i]:
+            t[firm, REFERRALS] += 1.0
+        t[was, REVENUE] += market.price[was] * volume
+        t[was, EXIT_FEES] += c.exit_fee_paid[i]
+        t[was, VOLUME] += volume
+        serving = accounting.serving_cost_multiplier(tenure, floor=serving_floor, months=serving_months)
+        t[was, SERVING] += serving
+        tier = value.tier(tenure, silver_after=market.silver_after[was], gold_after=market.gold_after[was])
+        if tier > 0:
+            t[was, SILVER if tier == 1 else GOLD] += 1.0
+        if c.complained[i]:
+            t[was, COMPLAINTS] += 1.0
+        if c.recovered[i]:
+            t[was, RECOVERED] += 1.0
+        if c.failed[i]:
+            t[was, FAILURES] += 1.0
+        if c.said[i] > 0:
+            t[was, RECOMMENDATIONS_SENT] += 1.0
+        elif c.said[i] < 0:
+            t[was, WARNINGS_SENT] += 1.0
+        t[was, SATISFACTION] += c.satisfaction[i]
+        t[firm, TRUST] += c.trust[firm, i]
+        t[firm, TENURE] += c.tenure[i]
+        if c.served_by_referral[i] and tenure < REFERRAL_MONTHS:
+            t[was, REFERRAL_SERVED] += 1.0
+            if tier > 0:
+                t[was, REFERRAL_SILVER if tier == 1 else REFERRAL_GOLD] += 1.0
+            t[was, REFERRAL_VOLUME] += volume
+            t[was, REFERRAL_SERVING] += serving
+            if c.recovered[i]:
+                t[was, REFERRAL_RECOVERED] += 1.0
+        else:
+            t[was, OWN_EXTRA_VOLUME] += volume - segment_spend[c.segment[i]]
+            t[was, OWN_SERVING_SAVED] += 1.0 - serving
+        code, preferred = segment_of(i, c, market, k, threshold, patronage_months, utility)
+        c.loyalty[i] = code
+        c.preferred[i] = preferred
+        t[firm, HELD_FROM + max(code, 0)] += 1.0
+        if preferred >= 0:
+            t[preferred, LATENT_ELSEWHERE] += 1.0
+    return t
+
+
+tally_rows = kernel(_tally_rows)
+
+
 REFERRAL_MONTHS = 12
 """How long a referred customer's contribution counts as the referral's: its first year (after it, as retention's)."""
 
 
-def profit_sources(
-    customers: Customers,
-    market: MarketState,
-    scenario: Scenario,
-    row: dict[str, np.ndarray],
-    serving: np.ndarray,
-    tier: np.ndarray,
-) -> dict[str, np.ndarray]:
+def profit_sources(market: MarketState, row: dict[str, np.ndarray], tally) -> dict[str, np.ndarray]:
     """Profit from serving customers, split by Reichheld's (1996) sources.
 
     ``profit_referrals``: the contribution of customers who would not have
@@ -223,29 +293,25 @@ def profit_sources(
     loyal customers' lower price sensitivity shows as retention instead. By
     construction ``profit = profit_base + profit_growth + profit_savings +
     profit_referrals + exit_fees - cost_acquisition``.
+
+    Args:
+        market: what customers saw of the firms this month.
+        row: the month's metrics so far (``profit``, ``exit_fees``, ``cost_acquisition``).
+        tally: the month's sums per firm by name (``TALLIES``).
     """
     n_firms = market.n_firms
-    size = n_firms + 1
-    served_firm = customers.served_firm.astype(np.intp)
-    referral = customers.served_by_referral & (customers.served_tenure < REFERRAL_MONTHS)
-    own = ~referral
-
-    def per_firm(mask, weights):
-        return np.bincount(served_firm[mask], weights=weights[mask], minlength=size)[:n_firms]
-
     unit_margin = market.price[:n_firms] * (1.0 - market.points_rate[:n_firms]) - market.unit_cost[:n_firms]
-    base_volume = np.asarray(scenario.population.segment_spend)[customers.segment]
-    growth = unit_margin * per_firm(own, customers.volume - base_volume)
-    savings = market.serving_cost[:n_firms] * per_firm(own, 1.0 - serving)
-
-    served = np.bincount(served_firm[referral], minlength=size)[:n_firms]
-    members = np.bincount(served_firm[referral] * 3 + tier[referral], minlength=size * 3).reshape(size, 3)[:n_firms]
+    growth = unit_margin * tally("own_extra_volume")
+    savings = market.serving_cost[:n_firms] * tally("own_serving_saved")
     referral_contribution = (
-        unit_margin * per_firm(referral, customers.volume)
-        - market.serving_cost[:n_firms] * per_firm(referral, serving)
-        - (market.care_spend[:n_firms] + market.brand_investment[:n_firms]) * served
-        - (market.silver_perk[:n_firms] * members[:, 1] + market.gold_perk[:n_firms] * members[:, 2])
-        - market.recovery_cost[:n_firms] * per_firm(referral, customers.recovered.astype(float))
+        unit_margin * tally("referral_volume")
+        - market.serving_cost[:n_firms] * tally("referral_serving")
+        - (market.care_spend[:n_firms] + market.brand_investment[:n_firms]) * tally("referral_served")
+        - (
+            market.silver_perk[:n_firms] * tally("referral_silver")
+            + market.gold_perk[:n_firms] * tally("referral_gold")
+        )
+        - market.recovery_cost[:n_firms] * tally("referral_recovered")
     )
     operating = row["profit"] - row["exit_fees"] + row["cost_acquisition"]
     return {
@@ -326,3 +392,44 @@ STOCK_COLUMNS = (
     "image",
 )
 """Columns read at the end of a period."""
+HELD = ("held_true", "held_latent", "held_spurious", "held_not_loyal")
+TALLIES = (
+    "served",
+    "customers",
+    "gains",
+    "losses",
+    "retained_year",
+    "referrals",
+    "revenue",
+    "exit_fees",
+    "volume",
+    "serving",
+    "complaints",
+    "recovered",
+    "failures",
+    "recommendations_sent",
+    "warnings_sent",
+    "satisfaction",
+    "trust",
+    "tenure",
+    "silver",
+    "gold",
+    "own_extra_volume",
+    "own_serving_saved",
+    "referral_served",
+    "referral_silver",
+    "referral_gold",
+    "referral_volume",
+    "referral_serving",
+    "referral_recovered",
+    *LOST_COLUMNS,
+    *HELD,
+    "latent_elsewhere",
+)
+"""What ``tally_rows`` adds up per option (the outside option's row, index F, is dropped), in its column order."""
+(
+    SERVED, CUSTOMERS, GAINS, LOSSES, RETAINED_YEAR, REFERRALS, REVENUE, EXIT_FEES, VOLUME, SERVING, COMPLAINTS,
+    RECOVERED, FAILURES, RECOMMENDATIONS_SENT, WARNINGS_SENT, SATISFACTION, TRUST, TENURE, SILVER, GOLD,
+    OWN_EXTRA_VOLUME, OWN_SERVING_SAVED, REFERRAL_SERVED, REFERRAL_SILVER, REFERRAL_GOLD, REFERRAL_VOLUME,
+    REFERRAL_SERVING, REFERRAL_RECOVERED, LOST, _, _, _, HELD_FROM, _, _, _, LATENT_ELSEWHERE,
+) = range(len(TALLIES))  # fmt: skip

@@ -16,9 +16,9 @@ from sim.behaviour.satisfaction import care_effect
 from sim.engine.agents import Customer, CustomerAgents, Firm
 from sim.engine.events import EventSchedule
 from sim.engine.metrics import firm_metrics, loyalty_segments, period_metrics
-from sim.engine.month import live_one_month
+from sim.engine.month import Month
 from sim.engine.parameters import Scenario
-from sim.engine.population import MarketState, blocks, create_customers, draw_month
+from sim.engine.population import MarketState, create_customers, draw_month
 
 Strategy = Callable[[Firm, "LoyaltyModel"], None]
 """A firm's strategy: called as ``strategy(firm, model)`` at the start of every
@@ -112,6 +112,7 @@ class LoyaltyModel(mesa.Model):
         )
         self.draws = None
         self.recommendations = self.warnings = None
+        self.this_month: Month | None = None
         self._burn_in(self.spec.market.burn_in_months)
         self.market = self._market_state()
         self.customers.loyalty[:], self.customers.preferred[:] = loyalty_segments(
@@ -268,6 +269,7 @@ class LoyaltyModel(mesa.Model):
 
     def _live_month(self, vectorised: bool) -> None:
         """Draw the month's random numbers, deliver last month's word of mouth, and let every customer live it."""
+        self.this_month = self.draws = self.recommendations = self.warnings = None  # last month's, freed first
         self.draws = draw_month(self.rng, len(self.customers))
         p = self.spec.population
         self.recommendations, self.warnings = word_of_mouth.deliver(
@@ -278,17 +280,9 @@ class LoyaltyModel(mesa.Model):
             reach_satisfied=p.reach_satisfied,
             reach_dissatisfied=p.reach_dissatisfied,
         )
+        self.this_month = Month(self.customers, self.market, self.spec, self.draws, self.recommendations, self.warnings)
         if vectorised:
-            for rows in blocks(len(self.customers)):
-                live_one_month(
-                    self.customers,
-                    rows,
-                    self.market,
-                    self.spec,
-                    self.draws,
-                    self.recommendations,
-                    self.warnings,
-                )
+            self.this_month.live(0, len(self.customers))
         else:
             self.customer_agents.materialise()
             self.agents_by_type[Customer].shuffle_do("step")

@@ -3,236 +3,478 @@
 Customers live month by month, whatever the length of the model's period
 (``Market.period_months``): a period of three months is three of these
 months, and every rate of the parameters is a monthly one.
-``live_one_month`` advances the customers in ``rows`` (a slice) by one
-month. The vectorised path passes blocks of tens of thousands of rows;
-``Customer.step`` passes ``slice(i, i + 1)``. Both run these same lines on
-views of the same arrays, with the same draws, so they give identical results.
+``month_rows`` is the month of a range of customers, one after another,
+step by step, calling the equations of ``sim.behaviour``; it is compiled,
+with the equations it calls, into one pass (``live_rows``). The vectorised
+path passes every customer (``Month.live``); ``Customer.step`` passes its
+own row. Both run the same compiled code on the same arrays with the same
+draws, so they give identical results.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from sim.behaviour import complaints, prices, satisfaction, trust, value, word_of_mouth
+from sim.behaviour import accounting, complaints, prices, satisfaction, trust, value, word_of_mouth
 from sim.behaviour.choice import (
-    logit_choice,
+    logit_pick,
     outside_exit_probability,
     review_probability,
     reviews,
     what_the_settled_ignore,
 )
+from sim.behaviour.compiled import jitable
+from sim.engine.compiling import bound, kernel
 from sim.engine.parameters import Scenario
-from sim.engine.population import Customers, MarketState, MonthDraws, outside_exposure, volume_bought
+from sim.engine.population import Customers, MarketState, MonthDraws, outside_exposure
 
 
-def live_one_month(
-    customers: Customers,
-    rows: slice,
-    market: MarketState,
-    scenario: Scenario,
-    draws: MonthDraws,
-    recommendations: np.ndarray,
-    warnings: np.ndarray,
-) -> None:
-    """Advance ``customers[rows]`` by one month, in place.
+class Constants(NamedTuple):
+    """The scenario's numbers that a customer's month uses, as the compiled code takes them."""
+
+    service_noise: float
+    satisfaction_offset: float
+    performance_weight: float
+    adequate_quality: float
+    satisfaction_slope: float
+    shortfall_weight: float
+    tolerance: float
+    expectation_adaptation: float
+    dissatisfied: float
+    recovered_satisfaction: float
+    fair_price_rise: float
+    unfair_price_loss: float
+    trust_gain: float
+    trust_loss: float
+    recovery_boost: float
+    unrecovered_loss: float
+    trust_prior: float
+    trust_forgetting: float
+    word_of_mouth_gain: float
+    word_of_mouth_loss: float
+    very_satisfied: float
+    talk_satisfied: float
+    talk_dissatisfied: float
+    segment_spend: np.ndarray
+    spend_growth: float
+    spend_growth_months: float
+    delighted_review_factor: float
+    prompted_review_probability: float
+    promise_weight: float
+    reference_adaptation: float
+    trust_weight: float
+    price_tolerance: float
+    loss_aversion: float
+    reference_weight: float
+    outside_value: float
+    perk_months: float
+    bond_months: float
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> Constants:
+        """The constants of ``scenario``: its population's and market's values, by name."""
+        p, m = scenario.population, scenario.market
+        values = {}
+        for name in cls._fields:
+            if name == "segment_spend":
+                values[name] = np.asarray(p.segment_spend, dtype=float)
+            elif name in ("adequate_quality", "outside_value", "spend_growth", "spend_growth_months"):
+                values[name] = float(getattr(m, name))
+            else:
+                values[name] = float(getattr(p, name))
+        return cls(**values)
+
+
+class Month:
+    """One month of a market, ready to be lived by any range of its customers.
+
+    Holds what every customer's month reads (the arrays, the market, the
+    scenario's constants, the draws, the word of mouth heard), gathered once,
+    so that one customer's month (``Customer.step``) costs little more than
+    the compiled ``month_rows`` itself.
+    """
+
+    def __init__(
+        self,
+        customers: Customers,
+        market: MarketState,
+        scenario: Scenario,
+        draws: MonthDraws,
+        recommendations: np.ndarray,
+        warnings: np.ndarray,
+    ) -> None:
+        self.customers = customers
+        self.fresh = np.empty(len(customers))
+        self.inputs = (customers.arrays(), market, Constants.of(scenario), draws, recommendations, warnings)
+        self.cv = scenario.population.outside_proneness_cv
+        self.shared = scenario.population.outside_shared_share
+        self.one = None  # the compiled month for one customer, bound to these arrays' types
+
+    def live(self, start: int, stop: int) -> None:
+        """Customers ``start`` to ``stop - 1`` live the month (``month_rows``, compiled).
+
+        Whoever left for outside reasons then gets a fresh exposure to them
+        (``renew_exposure``). The compiled code checks no index, so the range is checked here.
+        """
+        if not 0 <= start <= stop <= len(self.customers):
+            last = len(self.customers) - 1
+            raise IndexError(f"customers {start} to {stop - 1}: the market has customers 0 to {last}")
+        if stop - start == 1:
+            if self.one is None:
+                self.one = bound(live_rows, *self.inputs, start, stop, self.fresh)
+            self.one(*self.inputs, start, stop, self.fresh)
+        else:
+            live_rows(*self.inputs, start, stop, self.fresh)
+        if self.cv > 0 and (stop - start != 1 or self.customers.left_outside[start]):
+            left = np.flatnonzero(self.customers.left_outside[start:stop])
+            renew_exposure(self.customers, start + left, self.fresh, self.cv, self.shared)
+
+    def __getstate__(self) -> dict:
+        """Everything but the bound compiled code, which is bound again when next asked for."""
+        return {**self.__dict__, "one": None}
+
+
+def renew_exposure(customers: Customers, out: np.ndarray, fresh: np.ndarray, cv: float, shared: float) -> None:
+    """Give the customers ``out``, who left for outside reasons this month, a fresh exposure to them.
+
+    Whoever leaves for outside reasons is, when it comes back to the market, a
+    new customer with an exposure of its own: the draw that sent it out,
+    rescaled by its chance of leaving, is a fresh uniform number (``fresh``,
+    by row; no prone few revolving).
+    """
+    customers.outside_proneness[out] = outside_exposure(fresh[out], cv, shared)
+
+
+def month_rows(c, market, k, draws, recommendations, warnings, start, stop, fresh):
+    """The month of customers ``start`` to ``stop - 1``, step by step, in place in the arrays ``c``.
+
+    ``c`` is ``Customers.arrays()``.
+
+    ``k`` holds the scenario's constants (``Constants``). A customer that
+    leaves for outside reasons gets in ``fresh[i]`` a uniform number
+    of its own, for its exposure as a new customer (``renew_exposure``).
+    Every customer's month reads only its own row and what is frozen for
+    the month, so the order in which customers live it does not matter.
+    """
+    options = market.n_firms + 1
+    trust_now = np.empty(options)
+    utility = np.empty(options)
+    for i in range(start, stop):
+        outside = market.n_firms
+        options = outside + 1
+        firm = c.firm[i]
+        served = firm != outside
+        tenure = c.tenure[i]
+
+        # 1. Service is delivered, with an occasional failure.
+        failed = served and draws.failure[i] < market.failure_rate[firm]
+        experience = satisfaction.experienced_quality(
+            market.delivered_quality[firm],
+            k.service_noise * draws.service_noise[i],
+            failed,
+            market.failure_severity[firm],
+        )
+
+        # 2. Satisfaction from the performance itself and from its disconfirmation of what was expected (a shortfall
+        #    weighing more than a surplus, small gaps tolerated); expectations adapt to experience.
+        expectation = c.expectation[i]
+        satisfied = satisfaction.satisfaction(
+            experience,
+            expectation,
+            offset=k.satisfaction_offset,
+            performance_weight=k.performance_weight,
+            adequate=k.adequate_quality,
+            slope=k.satisfaction_slope,
+            shortfall_weight=k.shortfall_weight,
+            tolerance=k.tolerance,
+        )
+        expectation_now = expectation
+        if served:
+            expectation_now = satisfaction.adapt_expectation(expectation, experience, rate=k.expectation_adaptation)
+
+        # 3. A few of the dissatisfied complain; the firm recovers some of them.
+        dissatisfied = served and satisfied < k.dissatisfied
+        complained = complaints.complains(dissatisfied, c.complaint_propensity[i], draws.complaint[i])
+        recovered = complaints.is_recovered(complained, market.recovery_rate[firm], draws.recovery[i])
+        unrecovered = complained and not recovered
+        if recovered:
+            satisfied = max(satisfied, k.recovered_satisfaction)
+
+        # 4. Trust: in the current firm from service and from the fairness of a price rise, judged against the price
+        #    the customer is used to; in the others drifting back to the prior; then word of mouth on all.
+        reference = c.reference_price[i]
+        unfair = 0.0
+        if served:
+            unfair = prices.unfair_price_loss(
+                reference,
+                market.price[firm],
+                market.price_rose[firm],
+                fair_rise=k.fair_price_rise,
+                penalty=k.unfair_price_loss,
+            )
+        own = trust.trust_after_service(
+            c.trust[firm, i],
+            disappointed=failed or dissatisfied,
+            recovered=recovered,
+            unrecovered=unrecovered,
+            gain=k.trust_gain,
+            loss=k.trust_loss,
+            recovery_boost=k.recovery_boost,
+            unrecovered_loss=k.unrecovered_loss,
+        )
+        own = trust.erode_trust(own, unfair)
+        heard = False
+        for option in range(options):
+            trust_now[option] = trust.forget(c.trust[option, i], k.trust_prior, k.trust_forgetting)
+            heard = heard or recommendations[option, i] > 0 or warnings[option, i] > 0
+        if served:
+            trust_now[firm] = own
+        if heard:
+            for option in range(options):
+                trust_now[option] = trust.hear_word_of_mouth(
+                    trust_now[option],
+                    recommendations[option, i],
+                    warnings[option, i],
+                    gain=k.word_of_mouth_gain,
+                    loss=k.word_of_mouth_loss,
+                )
+
+        # 5. What this customer will tell its contacts (heard next month).
+        said = word_of_mouth.what_customers_say(
+            satisfied,
+            served,
+            draws.talk[i],
+            very_satisfied=k.very_satisfied,
+            dissatisfied=k.dissatisfied,
+            talk_satisfied=k.talk_satisfied,
+            talk_dissatisfied=k.talk_dissatisfied,
+        )
+
+        # 6. Choice: some leave the market for outside reasons; the rest reconsider now and then, or when something
+        #    prompts them (dissatisfaction, an unresolved complaint, each warning heard, each rival heard
+        #    recommended, a fall in the exit fee: every prompt a chance of its own; a price rise, by how unfair it
+        #    feels). A save desk
+        #    keeps a share of those who would leave for a rival or for no firm. Each customer has its own habit of
+        #    reconsidering; the delighted keep only a share of it (Jones & Sasser: only the completely satisfied stay),
+        #    and the settled, while they have a provider, none, nor do rivals' recommendations move them: only their
+        #    own firm gives them reason to look. Customers differ in their exposure to outside reasons for leaving,
+        #    above a share of it that all face alike.
+        volume = 0.0
+        if served:
+            volume = k.segment_spend[c.segment[i]] * accounting.spend_multiplier(
+                tenure, growth=k.spend_growth, months=k.spend_growth_months
+            )
+        points = c.points[i]
+        rivals_recommended = 0
+        for option in range(outside):
+            rivals_recommended += recommendations[option, i]
+        prompts_by_firm = 0
+        if served:
+            rivals_recommended -= recommendations[firm, i]
+            prompts_by_firm = (satisfied < k.dissatisfied) + unrecovered + warnings[firm, i] + market.fee_fell[firm]
+        exit_probability = outside_exit_probability(market.defection_hazard[firm], c.outside_proneness[i])
+        forced_out = served and draws.hazard[i] < exit_probability
+        if forced_out:
+            fresh[i] = draws.hazard[i] / exit_probability  # a fresh uniform number, for a fresh exposure
+        delighted = served and satisfied >= k.very_satisfied
+        habit = c.review_propensity[i] * (k.delighted_review_factor if delighted else 1.0)
+        habit, rivals_recommended = what_the_settled_ignore(served and c.settled[i], habit, rivals_recommended)
+        q = k.prompted_review_probability
+        reconsiders = not forced_out and reviews(
+            prompts_by_firm + rivals_recommended, draws.review[i], base=habit, prompted_probability=q, unfairness=unfair
+        )
+        choice = outside if forced_out else firm
+        if reconsiders:
+            option_utilities(
+                tastes_of(c, i),
+                firm,
+                tenure,
+                expectation_now,
+                trust_now,
+                points,
+                reference,
+                market,
+                k,
+                True,
+                True,
+                utility,
+            )
+            choice = logit_pick(utility, draws.choice[i])
+        saved = served and not forced_out and choice != firm and draws.save[i] < market.save_rate[firm]
+        if saved:
+            choice = firm
+
+        # 7. Consequences of the choice. A joiner is referred when only a recommendation made it reconsider: it
+        #    would not have looked, and so not have joined, without one.
+        moved = choice != firm
+        joined = moved and choice != outside
+        pays_fee = served and moved and not forced_out and value.fee_applies(tenure, market.contract_months[firm])
+        c.exit_fee_paid[i] = market.exit_fee[firm] if pays_fee else 0.0
+        without_recommendations = review_probability(
+            prompts_by_firm, base=habit, prompted_probability=q, unfairness=unfair
+        )
+        only_recommended = rivals_recommended > 0 and draws.review[i] >= without_recommendations
+        referred = joined and only_recommended and recommendations[choice, i] > 0
+        c.referred[i] = referred
+        c.served_by_referral[i] = c.by_referral[i] and served
+        if moved:
+            c.by_referral[i] = referred
+        bill = market.price[firm] * volume
+        earned = min(market.points_cap[firm], points + market.points_rate[firm] * bill)
+        c.points[i] = 0.0 if moved or not served else earned
+        if joined:
+            c.expectation[i] = satisfaction.formed_expectation(
+                market.delivered_quality[choice], market.quality_norm, promise_weight=k.promise_weight
+            )
+        else:
+            c.expectation[i] = expectation_now
+        if served:
+            c.reference_price[i] = prices.adapt_reference(reference, market.price[firm], rate=k.reference_adaptation)
+        for option in range(options):
+            c.trust[option, i] = trust_now[option]
+
+        # Record what happened, for the firms' books and the metrics.
+        c.served_firm[i] = firm
+        c.served_tenure[i] = tenure
+        c.volume[i] = volume
+        c.satisfaction[i] = satisfied if served else np.nan
+        c.failed[i] = failed
+        c.left_outside[i] = forced_out
+        c.complained[i] = complained
+        c.recovered[i] = recovered
+        c.said[i] = said
+        c.tenure[i] = 0 if moved or not served else tenure + 1
+        c.firm[i] = choice
+
+
+live_rows = kernel(month_rows)
+"""``month_rows`` compiled."""
+
+
+class Tastes(NamedTuple):
+    """What one customer weighs in an option, and its effort of leaving its firm (``Customers``' traits)."""
+
+    w_quality: float
+    w_price: float
+    w_image: float
+    effort: float
+
+
+@jitable
+def tastes_of(c, i):
+    """Customer ``i``'s ``Tastes``, from the arrays ``c`` (``Customers.arrays()``)."""
+    return Tastes(c.w_quality[i], c.w_price[i], c.w_image[i], c.effort[i])
+
+
+@jitable
+def option_utilities(tastes, firm, tenure, expectation, trust_now, points, reference, market, k, barriers, offers, out):
+    """One customer's utility of every option, into ``out`` (one entry per option, the outside option last).
+
+    Every option is first valued as the market sees it (its quality, net
+    price less any welcome offer, image), plus trust in it. The current firm's entry is
+    then replaced by the customer's own view: the quality it has come to
+    expect, and price, weighed less heavily the more it trusts the firm, both
+    as paid and as felt against the price the customer is used to (a rise
+    above it a loss, weighing ``loss_aversion`` times a gain). The outside option is
+    worth ``outside_value``. Finally every switching cost (exit fee,
+    forfeited points, tier perks, relational bond, effort) is taken off every
+    option but staying; with ``barriers`` false none is, and with ``offers``
+    false no welcome offer is added: both false give what the customer would
+    prefer if leaving were free and nobody paid it to move, its relative
+    attitude in Dick & Basu's terms.
 
     Args:
-        customers: the population arrays.
-        rows: which customers, as a slice (views, so writes land in place).
+        tastes: what the customer weighs, and its effort of leaving (``Tastes``).
+        firm: its current option (F for none).
+        tenure: its months with its current firm.
+        expectation: the quality it expects of its current firm.
+        trust_now: its trust in each option, shape (F+1,).
+        points: its loyalty points with its current firm.
+        reference: its reference price, currency per month.
         market: what customers see of the firms this month.
-        scenario: the market's parameters.
-        draws: this month's random numbers for every customer.
-        recommendations: recommendations each customer hears this month about
-            each option, shape (F+1, customers).
-        warnings: warnings each customer hears this month about each option,
-            shape (F+1, customers).
+        k: the scenario's constants (``Constants``).
+        barriers: take the switching costs off leaving.
+        offers: count the firms' welcome offers.
+        out: where the utilities go, shape (F+1,).
     """
-    p = scenario.population
     outside = market.n_firms
-    firm = customers.firm[rows].astype(np.intp)
-    served = firm != outside
-    tenure = customers.tenure[rows]
-    me = np.arange(firm.shape[0])
-    heard_good = recommendations[:, rows]
-    heard_bad = warnings[:, rows]
-
-    # 1. Service is delivered, with an occasional failure.
-    failed = served & (draws.failure[rows] < market.failure_rate[firm])
-    experience = satisfaction.experienced_quality(
-        market.delivered_quality[firm],
-        p.service_noise * draws.service_noise[rows],
-        failed,
-        market.failure_severity[firm],
-    )
-
-    # 2. Satisfaction from the performance itself and from its disconfirmation of what was expected (a shortfall
-    #    weighing more than a surplus, small gaps tolerated); expectations adapt to experience.
-    expectation = customers.expectation[rows]
-    satisfied = satisfaction.satisfaction(
-        experience,
+    w_quality, w_price, w_image, effort = tastes
+    for option in range(outside + 1):
+        net_price = market.price[option] * (1.0 - market.points_rate[option])
+        offer = market.welcome_offer[option] if offers else 0.0
+        seen = value.delivered_value(
+            market.quality[option],
+            net_price - offer,
+            market.image[option],
+            w_quality=w_quality,
+            w_price=w_price,
+            w_image=w_image,
+        )
+        out[option] = seen + k.trust_weight * trust_now[option] if market.open[option] else -np.inf
+    own_trust = trust_now[firm]
+    w_own_price = w_price * (1.0 - k.price_tolerance * own_trust)
+    own_view = value.delivered_value(
         expectation,
-        offset=p.satisfaction_offset,
-        performance_weight=p.performance_weight,
-        adequate=scenario.market.adequate_quality,
-        slope=p.satisfaction_slope,
-        shortfall_weight=p.shortfall_weight,
-        tolerance=p.tolerance,
+        market.price[firm] * (1.0 - market.points_rate[firm]),
+        market.image[firm],
+        w_quality=w_quality,
+        w_price=w_own_price,
+        w_image=w_image,
     )
-    expectation_now = np.where(
-        served, satisfaction.adapt_expectation(expectation, experience, rate=p.expectation_adaptation), expectation
+    felt = prices.price_feeling(market.price[firm], reference, loss_aversion=k.loss_aversion)
+    out[firm] = own_view + w_own_price * k.reference_weight * felt + k.trust_weight * own_trust
+    out[outside] = k.outside_value
+    if not barriers or firm == outside:
+        return
+    perks = k.perk_months * value.tier_perk(
+        tenure,
+        silver_after=market.silver_after[firm],
+        gold_after=market.gold_after[firm],
+        silver_perk=market.silver_perk[firm],
+        gold_perk=market.gold_perk[firm],
     )
+    fee = market.exit_fee[firm] if value.fee_applies(tenure, market.contract_months[firm]) else 0.0
+    barrier = value.exit_barrier(
+        w_price=w_price,
+        exit_fee=fee,
+        points=points,
+        perks=perks,
+        bond=value.relational_bond(tenure, bond=market.relational_bond[firm], months=k.bond_months),
+        effort=effort,
+    )
+    for option in range(outside + 1):
+        if option != firm:
+            out[option] -= barrier
 
-    # 3. A few of the dissatisfied complain; the firm recovers some of them.
-    dissatisfied = served & (satisfied < p.dissatisfied)
-    complained = complaints.complains(dissatisfied, customers.complaint_propensity[rows], draws.complaint[rows])
-    recovered = complaints.is_recovered(complained, market.recovery_rate[firm], draws.recovery[rows])
-    unrecovered = complained & ~recovered
-    satisfied = np.where(recovered, np.maximum(satisfied, p.recovered_satisfaction), satisfied)
 
-    # 4. Trust: in the current firm from service and from the fairness of a price rise, judged against the price
-    #    the customer is used to; in the others drifting back to the prior; then word of mouth on all.
-    reference = customers.reference_price[rows]
-    unfair = np.where(
-        served,
-        prices.unfair_price_loss(
-            reference,
-            market.price[firm],
-            market.price_rose[firm],
-            fair_rise=p.fair_price_rise,
-            penalty=p.unfair_price_loss,
-        ),
-        0.0,
-    )
-    trust_before = customers.trust[:, rows]
-    own = trust.trust_after_service(
-        trust_before[firm, me],
-        disappointed=failed | dissatisfied,
-        recovered=recovered,
-        unrecovered=unrecovered,
-        gain=p.trust_gain,
-        loss=p.trust_loss,
-        recovery_boost=p.recovery_boost,
-        unrecovered_loss=p.unrecovered_loss,
-    )
-    own = trust.erode_trust(own, unfair)
-    trust_now = trust.forget(trust_before, p.trust_prior, p.trust_forgetting)
-    trust_now[firm, me] = np.where(served, own, trust_now[firm, me])
-    heard = np.flatnonzero(heard_good.any(axis=0) | heard_bad.any(axis=0))
-    trust_now[:, heard] = trust.hear_word_of_mouth(
-        trust_now[:, heard],
-        heard_good[:, heard],
-        heard_bad[:, heard],
-        gain=p.word_of_mouth_gain,
-        loss=p.word_of_mouth_loss,
-    )
-
-    # 5. What this customer will tell its contacts (heard next month).
-    said = word_of_mouth.what_customers_say(
-        satisfied,
-        served,
-        draws.talk[rows],
-        very_satisfied=p.very_satisfied,
-        dissatisfied=p.dissatisfied,
-        talk_satisfied=p.talk_satisfied,
-        talk_dissatisfied=p.talk_dissatisfied,
-    )
-
-    # 6. Choice: some leave the market for outside reasons; the rest reconsider now and then, or when something
-    #    prompts them (dissatisfaction, an unresolved complaint, each warning heard, each rival heard recommended,
-    #    a fall in the exit fee: every prompt a chance of its own; a price rise, by how unfair it feels). A save desk
-    #    keeps a share of those who would leave for a rival or for no firm. Each customer has its own habit of
-    #    reconsidering; the delighted keep only a share of it (Jones & Sasser: only the completely satisfied stay),
-    #    and the settled, while they have a provider, none, nor do rivals' recommendations move them: only their
-    #    own firm gives them reason to look. Customers differ in their exposure to outside reasons for leaving,
-    #    above a share of it that all face alike.
-    volume = np.where(served, volume_bought(scenario, customers.segment[rows], tenure), 0.0)
-    points = customers.points[rows]
-    warnings_about_mine = heard_bad[firm, me]
-    rivals_recommended = heard_good[:outside].sum(axis=0) - np.where(served, heard_good[firm, me], 0)
-    prompts_by_firm = np.where(
-        served,
-        (satisfied < p.dissatisfied).astype(np.int64) + unrecovered + warnings_about_mine + market.fee_fell[firm],
-        0,
-    )
-    exit_probability = outside_exit_probability(market.defection_hazard[firm], customers.outside_proneness[rows])
-    forced_out = served & (draws.hazard[rows] < exit_probability)
-    if p.outside_proneness_cv > 0:
-        # Whoever leaves for outside reasons is, when it comes back to the market, a new customer with an exposure
-        # of its own: the draw that sent it out, rescaled, is a fresh uniform number (no prone few revolving).
-        out = np.flatnonzero(forced_out)
-        fresh = outside_exposure(
-            draws.hazard[rows][out] / exit_probability[out], p.outside_proneness_cv, p.outside_shared_share
-        )
-        customers.outside_proneness[rows][out] = fresh
-    delighted = served & (satisfied >= p.very_satisfied)
-    habit = customers.review_propensity[rows] * np.where(delighted, p.delighted_review_factor, 1.0)
-    habit, rivals_recommended = what_the_settled_ignore(served & customers.settled[rows], habit, rivals_recommended)
-    q = p.prompted_review_probability
-    reconsiders = ~forced_out & reviews(
-        prompts_by_firm + rivals_recommended, draws.review[rows], base=habit, prompted_probability=q, unfairness=unfair
-    )
-    choice = np.where(forced_out, outside, firm)
-    who = np.flatnonzero(reconsiders)
-    if who.size:
-        utility = option_utilities(
-            customers,
-            rows,
-            who,
-            firm[who],
-            tenure[who],
-            expectation_now[who],
-            trust_now[:, who],
-            points[who],
-            reference[who],
+def _utilities_rows(index, firm, tenure, expectation, trust_now, points, reference, c, market, k, barriers, offers):
+    utility = np.empty((market.n_firms + 1, index.shape[0]))
+    for j in range(index.shape[0]):
+        option_utilities(
+            tastes_of(c, index[j]),
+            firm[j],
+            tenure[j],
+            expectation[j],
+            trust_now[:, j],
+            points[j],
+            reference[j],
             market,
-            scenario,
+            k,
+            barriers,
+            offers,
+            utility[:, j],
         )
-        choice[who] = logit_choice(utility, draws.choice[rows][who])
-    saved = served & ~forced_out & (choice != firm) & (draws.save[rows] < market.save_rate[firm])
-    choice = np.where(saved, firm, choice)
-
-    # 7. Consequences of the choice. A joiner is referred when only a recommendation made it reconsider: it
-    #    would not have looked, and so not have joined, without one.
-    moved = choice != firm
-    joined = moved & (choice != outside)
-    pays_fee = served & moved & ~forced_out & value.fee_applies(tenure, market.contract_months[firm])
-    customers.exit_fee_paid[rows] = np.where(pays_fee, market.exit_fee[firm], 0.0)
-    without_recommendations = review_probability(prompts_by_firm, base=habit, prompted_probability=q, unfairness=unfair)
-    only_recommended = (rivals_recommended > 0) & (draws.review[rows] >= without_recommendations)
-    referred = joined & only_recommended & (heard_good[choice, me] > 0)
-    customers.referred[rows] = referred
-    customers.served_by_referral[rows] = customers.by_referral[rows] & served
-    customers.by_referral[rows] = np.where(moved, referred, customers.by_referral[rows])
-    bill = market.price[firm] * volume
-    earned = np.minimum(market.points_cap[firm], points + market.points_rate[firm] * bill)
-    customers.points[rows] = np.where(moved | ~served, 0.0, earned)
-    formed = satisfaction.formed_expectation(
-        market.delivered_quality[choice], market.quality_norm, promise_weight=p.promise_weight
-    )
-    customers.expectation[rows] = np.where(joined, formed, expectation_now)
-    customers.reference_price[rows] = np.where(
-        served, prices.adapt_reference(reference, market.price[firm], rate=p.reference_adaptation), reference
-    )
-    customers.trust[:, rows] = trust_now
-
-    # Record what happened, for the firms' books and the metrics.
-    customers.served_firm[rows] = firm
-    customers.served_tenure[rows] = tenure
-    customers.volume[rows] = volume
-    customers.satisfaction[rows] = np.where(served, satisfied, np.nan)
-    customers.failed[rows] = failed
-    customers.left_outside[rows] = forced_out
-    customers.complained[rows] = complained
-    customers.recovered[rows] = recovered
-    customers.said[rows] = said
-    customers.tenure[rows] = np.where(moved | ~served, 0, tenure + 1)
-    customers.firm[rows] = choice
+    return utility
 
 
-def option_utilities(
+utilities_rows = kernel(_utilities_rows)
+
+
+def utilities_of(
     customers: Customers,
-    rows: slice,
-    who: np.ndarray | slice,
+    index: np.ndarray,
     firm: np.ndarray,
     tenure: np.ndarray,
     expectation: np.ndarray,
@@ -245,30 +487,16 @@ def option_utilities(
     barriers: bool = True,
     offers: bool | None = None,
 ) -> np.ndarray:
-    """Utility of every option for the customers ``who`` (indices into ``rows``, or a slice).
-
-    Every option is first valued as the market sees it (its quality, net
-    price less any welcome offer, image), plus trust in it. The current firm's entry is
-    then replaced by the customer's own view: the quality it has come to
-    expect, and price, weighed less heavily the more it trusts the firm, both
-    as paid and as felt against the price the customer is used to (a rise
-    above it a loss, weighing ``loss_aversion`` times a gain). The outside option is
-    worth ``outside_value``. Finally every switching cost (exit fee,
-    forfeited points, tier perks, relational bond, effort) is taken off every
-    option but staying; with ``barriers=False`` none is, nor is any welcome
-    offer added, which gives what the customer would prefer if leaving were
-    free and nobody paid it to move: its relative attitude, in Dick & Basu's
-    terms.
+    """``option_utilities`` of the customers ``index``, on the state given (which need not be their present one).
 
     Args:
-        customers: the population arrays.
-        rows: the block of customers (a slice of the arrays).
-        who: the customers within ``rows`` to value options for: indices or a slice.
-        firm: the current option of each of ``who`` (F for none).
-        tenure: each one's months with its current firm.
-        expectation: each one's expected quality of its current firm.
-        trust_now: trust of the customers ``who``, shape (F+1, len(who)).
-        points: each one's loyalty points with its current firm.
+        customers: the population arrays (for the customers' traits).
+        index: the customers' rows.
+        firm: each one's current option (F for none).
+        tenure: each one's months with it.
+        expectation: each one's expected quality of it.
+        trust_now: their trust in each option, shape (F+1, len(index)).
+        points: each one's loyalty points with it.
         reference: each one's reference price, currency per month.
         market: what customers see of the firms this month.
         scenario: the market's parameters.
@@ -277,68 +505,19 @@ def option_utilities(
             ``barriers=False`` values the options as the customer sees them, less the barriers).
 
     Returns:
-        Array of shape (F+1, len(who)): options first, so that the sums and
-        maxima over options run along contiguous rows.
+        Array of shape (F+1, len(index)): options first.
     """
-    p = scenario.population
-    outside = market.n_firms
-    me = np.arange(firm.shape[0])
-    served = firm != outside
-    w_price = customers.w_price[rows][who]
-    w_quality = customers.w_quality[rows][who]
-    w_image = customers.w_image[rows][who]
-    net_price = market.price * (1.0 - market.points_rate)
-    offered = barriers if offers is None else offers  # an inducement to switch, not part of the attitude
-    offer = market.welcome_offer if offered else 0.0
-
-    utility = value.delivered_value(
-        market.quality[:, None],
-        (net_price - offer)[:, None],
-        market.image[:, None],
-        w_quality=w_quality,
-        w_price=w_price,
-        w_image=w_image,
+    return utilities_rows(
+        np.asarray(index, dtype=np.int64),
+        np.asarray(firm, dtype=np.int64),
+        np.asarray(tenure, dtype=np.int64),
+        np.asarray(expectation, dtype=float),
+        np.ascontiguousarray(trust_now, dtype=float),
+        np.asarray(points, dtype=float),
+        np.asarray(reference, dtype=float),
+        customers.arrays(),
+        market,
+        Constants.of(scenario),
+        barriers,
+        barriers if offers is None else offers,
     )
-    utility += p.trust_weight * trust_now
-    utility[~market.open] = -np.inf  # firms not yet in the market; a customer's own firm is always open
-
-    own_trust = trust_now[firm, me]
-    w_own_price = w_price * (1.0 - p.price_tolerance * own_trust)
-    own_view = value.delivered_value(
-        expectation,
-        net_price[firm],
-        market.image[firm],
-        w_quality=w_quality,
-        w_price=w_own_price,
-        w_image=w_image,
-    )
-    felt = prices.price_feeling(market.price[firm], reference, loss_aversion=p.loss_aversion)
-    utility[firm, me] = own_view + w_own_price * p.reference_weight * felt + p.trust_weight * own_trust
-    utility[outside] = scenario.market.outside_value
-    if not barriers:
-        return utility
-
-    perks = p.perk_months * value.tier_perk(
-        tenure,
-        silver_after=market.silver_after[firm],
-        gold_after=market.gold_after[firm],
-        silver_perk=market.silver_perk[firm],
-        gold_perk=market.gold_perk[firm],
-    )
-    fee = np.where(value.fee_applies(tenure, market.contract_months[firm]), market.exit_fee[firm], 0.0)
-    barrier = np.where(
-        served,
-        value.exit_barrier(
-            w_price=w_price,
-            exit_fee=fee,
-            points=points,
-            perks=perks,
-            bond=value.relational_bond(tenure, bond=market.relational_bond[firm], months=p.bond_months),
-            effort=customers.effort[rows][who],
-        ),
-        0.0,
-    )
-    stay = utility[firm, me]
-    utility -= barrier
-    utility[firm, me] = stay
-    return utility

@@ -10,9 +10,10 @@ customers act.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass, fields
 from dataclasses import field as dataclass_field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import special
@@ -172,9 +173,16 @@ class Customers:
         """Memory held by the arrays, in bytes."""
         return sum(getattr(self, f.name).nbytes for f in fields(self))
 
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """The arrays as a named tuple (``customers.arrays().tenure``), which compiled code can take."""
+        return CustomerArrays(*(getattr(self, f.name) for f in fields(self)))
 
-@dataclass(frozen=True)
-class MarketState:
+
+CustomerArrays = namedtuple("CustomerArrays", [f.name for f in fields(Customers)])
+"""The arrays of ``Customers`` as a named tuple, in the same order."""
+
+
+class MarketState(NamedTuple):
     """What customers see of the market in one month: arrays of shape (F+1,), index ``F`` the outside option.
 
     The outside option has zero price and quality and no levers; every
@@ -218,8 +226,7 @@ class MarketState:
     open: np.ndarray
 
 
-@dataclass(frozen=True)
-class MonthDraws:
+class MonthDraws(NamedTuple):
     """Every random number customers use in one month, one per customer each."""
 
     service_noise: np.ndarray
@@ -231,21 +238,6 @@ class MonthDraws:
     review: np.ndarray
     choice: np.ndarray
     save: np.ndarray
-
-
-BLOCK_ROWS = 1 << 15
-
-
-def blocks(customers: int, size: int = BLOCK_ROWS) -> list[slice]:
-    """Consecutive row slices of at most ``size`` customers.
-
-    The vectorised path advances customers block by block: each customer's
-    month depends only on its own row and on state frozen for the month,
-    so any split gives the same result, and blocks small enough to stay in
-    the processor's cache run several times faster than one pass over a
-    million rows.
-    """
-    return [slice(start, min(start + size, customers)) for start in range(0, customers, size)] or [slice(0, 0)]
 
 
 def draw_month(rng: np.random.Generator, customers: int) -> MonthDraws:

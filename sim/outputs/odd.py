@@ -6,7 +6,7 @@ scheduling, design concepts, initialisation, input data, and submodels.
 Nothing in it is kept by hand where the code already says it: the state
 variables are the population's array declarations, the parameters their
 field descriptions with the scenario's values, the schedule the numbered
-steps of ``live_one_month`` with the equations each calls, the submodels
+steps of ``month_rows`` with the equations each calls, the submodels
 those equations' docstrings, and the patterns the validation facts. When
 an equation, a parameter or a step changes, the description changes with
 it.
@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from types import ModuleType
 
 from pydantic import BaseModel
@@ -47,20 +47,20 @@ class Step:
 
 
 def month_steps() -> list[Step]:
-    """The numbered steps of ``live_one_month``, read from its source, each with the equations it calls.
+    """The numbered steps of ``month_rows``, read from its source, each with the equations it calls.
 
     A step is a comment ``# N. words`` (continued on indented comment
     lines); the calls are those of its code up to the next step to functions
     of ``sim.behaviour`` or of the month's own module.
     """
     steps: list[Step] = []
-    for line in inspect.getsource(month_module.live_one_month).splitlines():
+    for line in inspect.getsource(month_module.month_rows).splitlines():
         if match := STEP.match(line):
             steps.append(Step(int(match.group(1)), match.group(2).strip()))
         elif steps and (more := CONTINUED.match(line)) and not steps[-1].calls:
             steps[-1].text += " " + more.group(1).strip()
         elif steps and not line.lstrip().startswith("#"):
-            for function in _calls(line, month_module.live_one_month):
+            for function in _calls(line, month_module.month_rows):
                 if function not in steps[-1].calls:
                     steps[-1].calls.append(function)
     return steps
@@ -189,7 +189,7 @@ def _process(steps: list[Step]) -> list[str]:
         "word of mouth is delivered; every customer lives the month (below); the month's metrics and books are "
         "recorded; firms update their brand images.",
         "",
-        f"**A customer's month** (`sim.engine.month.live_one_month`). {_paragraph(month_module.__doc__, 1)}",
+        f"**A customer's month** (`sim.engine.month.month_rows`). {_paragraph(month_module.__doc__, 1)}",
         "",
     ]
     for step in steps:
@@ -199,7 +199,7 @@ def _process(steps: list[Step]) -> list[str]:
 
 
 def _design(scenario: Scenario) -> list[str]:
-    draws = [f.name for f in fields(MonthDraws)]
+    draws = list(MonthDraws._fields)
     sources = _sources((Market, Population, Firm))
     return [
         "",

@@ -25,13 +25,11 @@ import pydantic
 import pytest
 from typer.testing import CliRunner
 
-import sim.engine.metrics
-import sim.engine.model
 from sim import Event, FirmLevers, LoyaltyModel, Market, Population, Scenario
 from sim.behaviour.choice import choice_probabilities
 from sim.behaviour.value import delivered_value
 from sim.cli import app
-from sim.engine import population
+from sim.engine.month import Month
 from sim.experiments.replications import run_replications
 from sim.experiments.summary import firm_summary
 from sim.outputs.figures.runs import plot_run
@@ -367,8 +365,8 @@ def test_two_processes_give_byte_identical_results():
     assert first == second
 
 
-def test_the_split_into_blocks_does_not_change_a_run(monkeypatch):
-    """A million customers are advanced in blocks of 32,768; any split must give the very same run."""
+def test_the_split_into_ranges_of_customers_does_not_change_a_run(monkeypatch):
+    """Customers live a month in one pass or in any number of ranges (one each, on the per-agent path): the same run."""
     scenario = market(
         FirmLevers(name="A", exit_fee=40.0, contract_months=6, points_rate=0.05),
         FirmLevers(name="B"),
@@ -376,10 +374,17 @@ def test_the_split_into_blocks_does_not_change_a_run(monkeypatch):
         periods=8,
     )
     whole = LoyaltyModel(scenario, seed=9).run()
-    monkeypatch.setattr(sim.engine.model, "blocks", lambda n: population.blocks(n, size=37))
-    monkeypatch.setattr(sim.engine.metrics, "blocks", lambda n: population.blocks(n, size=37))
+    whole_pass = Month.live
+    ranges = []
+
+    def in_ranges(self, start, stop):
+        for first in range(start, stop, 37):
+            ranges.append(first)
+            whole_pass(self, first, min(first + 37, stop))
+
+    monkeypatch.setattr(Month, "live", in_ranges)
     split = LoyaltyModel(scenario, seed=9).run()
-    assert len(sim.engine.model.blocks(700)) == 19
+    assert len(ranges) == 19 * (8 + scenario.market.burn_in_months)
     for field in dataclasses.fields(whole.customers):
         np.testing.assert_array_equal(
             getattr(whole.customers, field.name), getattr(split.customers, field.name), err_msg=field.name

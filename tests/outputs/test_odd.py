@@ -56,7 +56,7 @@ def test_every_step_of_the_month_appears_with_the_equations_it_calls(baseline_od
     for step in steps:
         assert f"{step.number}. {step.text}" in baseline_odd
     called = {f.__name__ for s in steps for f in s.calls}
-    assert {"satisfaction", "adapt_reference", "logit_choice", "option_utilities"} <= called
+    assert {"satisfaction", "adapt_reference", "logit_pick", "option_utilities"} <= called
     for name in called:
         assert f"**`{name}(" in baseline_odd, name  # every equation called has its submodel entry
 

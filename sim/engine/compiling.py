@@ -1,0 +1,92 @@
+"""Compiling the engine's kernels, and keeping what was compiled only while the equations are unchanged.
+
+``kernel`` compiles a function of the engine for the machine it runs on and
+keeps the compiled code on disk, so that a process that runs a model (a
+study's worker, a test, the command line) loads it instead of compiling it
+again. The compiled code inlines the equations of ``sim.behaviour``, which
+live in other files than the kernel's: the code is kept in a folder named by
+a digest of every file of the equations and the engine, so that a change to
+any equation compiles afresh rather than reusing code compiled from the old.
+The folder lies under ``NUMBA_CACHE_DIR`` where that is set, else beside the
+package's compiled Python files, else in the temporary folder; folders of
+earlier sources beside it are removed a week after they were last written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numba
+from numba.core import config
+
+PACKAGE = Path(__file__).resolve().parent.parent
+SOURCES = ("behaviour", "engine")
+
+
+def digest() -> str:
+    """A digest of every source file the kernels are made from."""
+    h = hashlib.sha256(numba.__version__.encode())
+    for folder in SOURCES:
+        for path in sorted((PACKAGE / folder).rglob("*.py")):
+            h.update(path.relative_to(PACKAGE).as_posix().encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def cache_folder() -> Path:
+    """Where compiled kernels are kept for the present sources."""
+    name = f"kernels-{digest()}"
+    candidates = []
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        candidates.append(Path(os.environ["NUMBA_CACHE_DIR"]) / "loyalty-sim" / name)
+    candidates += [PACKAGE / "engine" / "__pycache__" / name, Path(tempfile.gettempdir()) / "loyalty-sim" / name]
+    for folder in candidates:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(folder, os.W_OK):
+            forget_old(folder)
+            return folder
+    return candidates[-1]
+
+
+def forget_old(folder: Path, days: float = 7.0) -> None:
+    """Remove the folders of code compiled from other sources beside ``folder``, ``days`` after their last write."""
+    now = time.time()
+    for old in folder.parent.glob("kernels-*"):
+        try:
+            if old != folder and now - old.stat().st_mtime > days * 86400:
+                shutil.rmtree(old)
+        except OSError:
+            pass  # another process removed it, or may not
+
+
+FOLDER = cache_folder()
+
+
+def kernel(function):
+    """``function`` compiled (``numba.njit``) and kept on disk for the present sources."""
+    saved = config.CACHE_DIR
+    config.CACHE_DIR = str(FOLDER)
+    try:
+        return numba.njit(cache=True)(function)
+    finally:
+        config.CACHE_DIR = saved
+
+
+def bound(compiled, *args):
+    """A callable that runs ``compiled`` on arguments of the types of ``args``, without the dispatch on each call.
+
+    The compiled function is asked once which code serves these types (it
+    compiles or loads it if need be); later calls go straight to that code,
+    which saves most of the cost of a call with many arrays (one customer's
+    month on the per-agent path). Arguments of other types must not be passed.
+    """
+    compiled.compile(tuple(compiled.typeof_pyval(a) for a in args))
+    return compiled.overloads[tuple(compiled.typeof_pyval(a) for a in args)].entry_point
