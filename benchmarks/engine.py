@@ -4,7 +4,9 @@ Runs the same scenario (five firms, word of mouth on) through the vectorised
 path and the per-agent path (``Customer.step`` on every agent) at 1,000,
 10,000, 100,000 and 1,000,000 customers, each measurement in a fresh
 process, and prints nanoseconds per customer-step (median over periods),
-peak memory per customer, and the ratios. Beside them runs the reference a
+peak memory per customer, and the ratios; and, apart, how long the compiled
+kernels take to be ready: compiled in a process that finds none kept on disk,
+loaded in one that finds them. Beside them runs the reference a
 Mesa user would write first: one ``mesa.Agent`` per customer whose ``step``
 picks one of the same five firms by a plain logit choice on price, quality
 and image (no memory, no trust, no word of mouth), stepped with
@@ -95,12 +97,15 @@ def measure(customers: int, path: str, periods: int) -> dict:
 
     Peak memory is reported twice per customer: the whole process's (the
     interpreter and every library included) and the model's own, above what
-    the process held once the package and Mesa were imported.
+    the process held once the package and Mesa were imported and the
+    package's compiled kernels loaded (by a first month of 100 customers).
     """
     import mesa  # noqa: F401 - imported before the baseline, as is the package
 
     from sim import LoyaltyModel
 
+    if path != "mesa-logit":
+        kernels_ready()
     baseline_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
     start = time.perf_counter()
@@ -133,6 +138,30 @@ def in_fresh_process(customers: int, path: str, periods: int) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
+def kernels_ready() -> dict:
+    """Seconds until the first month of a small model is done, kernels included, in this process."""
+    start = time.perf_counter()
+    from sim import LoyaltyModel
+
+    imported = time.perf_counter()
+    LoyaltyModel(scenario(100), seed=1).run(1)
+    return {"import_s": imported - start, "first_run_s": time.perf_counter() - imported}
+
+
+def compile_times() -> tuple[dict, dict]:
+    """``kernels_ready`` in a fresh process with an empty folder for compiled code, then in another that finds it."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        environment = {**os.environ, "NUMBA_CACHE_DIR": folder}
+        command = [sys.executable, __file__, "--kernels"]
+        runs = [
+            json.loads(subprocess.run(command, capture_output=True, text=True, check=True, env=environment).stdout)
+            for _ in range(2)
+        ]
+    return runs[0], runs[1]
+
+
 def blas_kernel() -> str:
     try:
         from threadpoolctl import threadpool_info
@@ -155,7 +184,11 @@ def main() -> None:
         help="periods for the per-agent path and the Mesa reference (default: 5 up to 100k customers, 2 above)",
     )
     parser.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--kernels", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.kernels:
+        print(json.dumps(kernels_ready()))
+        return
     if args.one:
         customers, path, periods = args.one
         print(json.dumps(measure(int(customers), path, int(periods))))
@@ -171,6 +204,12 @@ def main() -> None:
         f"Python {platform.python_version()}, {os.cpu_count()} cores, {platform.machine()}"
     )
     print(f"BLAS: {blas_kernel()}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+    compiled, loaded = compile_times()
+    print(
+        f"kernels: {compiled['first_run_s']:.1f} s to compile on first use (nothing kept on disk), "
+        f"{loaded['first_run_s']:.2f} s to load in a later process (first month of 100 customers included; "
+        f"importing the package {loaded['import_s']:.1f} s)"
+    )
     print("scenario: 5 firms, 25 word-of-mouth contacts per customer, seed 1\n")
     header = (
         f"{'customers':>10} {'path':>10} {'periods':>7} {'build s':>8} {'run s':>8} {'ns/cust-step':>12} "
