@@ -404,7 +404,7 @@ def other_python() -> str | None:
         if not Path(candidate).exists():
             continue
         probe = subprocess.run(
-            [candidate, "-c", "import sys, numpy, mesa, pydantic, pandas, scipy; print(sys.version_info[:2])"],
+            [candidate, "-c", "import sys, numpy, mesa, pydantic, pandas, scipy, numba; print(sys.version_info[:2])"],
             capture_output=True,
             text=True,
         )
@@ -418,7 +418,7 @@ OTHER_PYTHON = other_python()
 
 @pytest.mark.skipif(
     OTHER_PYTHON is None,
-    reason="no other Python (3.12 or LOYALTY_OTHER_PYTHON) with numpy, mesa, pydantic, pandas and scipy installed",
+    reason="no other Python (3.12 or LOYALTY_OTHER_PYTHON) with the model's dependencies (numpy, numba, mesa, ...)",
 )
 def test_another_python_version_gives_byte_identical_results():
     (here_version, here), (there_version, there) = hash_in((sys.executable, {}), (OTHER_PYTHON, {}))
