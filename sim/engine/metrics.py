@@ -213,6 +213,12 @@ def _tally_rows(c, market, k, threshold, patronage_months, serving_floor, servin
     outside = market.n_firms
     t = np.zeros((outside + 1, len(TALLIES)))
     utility = np.empty(outside + 1)
+    # Serving cost depends on the customer only through its tenure, a whole number of months: each tenure's once.
+    serving_by_tenure = np.empty(c.served_tenure.max() + 1 if c.served_tenure.shape[0] else 0)
+    for months_with in range(serving_by_tenure.shape[0]):
+        serving_by_tenure[months_with] = accounting.serving_cost_multiplier(
+            months_with, floor=serving_floor, months=serving_months
+        )
     for i in range(c.firm.shape[0]):
         was = c.served_firm[i]
         firm = c.firm[i]
@@ -233,7 +239,7 @@ def _tally_rows(c, market, k, threshold, patronage_months, serving_floor, servin
         t[was, REVENUE] += market.price[was] * volume
         t[was, EXIT_FEES] += c.exit_fee_paid[i]
         t[was, VOLUME] += volume
-        serving = accounting.serving_cost_multiplier(tenure, floor=serving_floor, months=serving_months)
+        serving = serving_by_tenure[tenure]
         t[was, SERVING] += serving
         tier = value.tier(tenure, silver_after=market.silver_after[was], gold_after=market.gold_after[was])
         if tier > 0:

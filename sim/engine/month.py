@@ -161,6 +161,12 @@ def month_rows(c, market, k, draws, recommendations, warnings, start, stop, fres
     options = market.n_firms + 1
     trust_now = np.empty(options)
     utility = np.empty(options)
+    # Spend depends on the customer only through its tenure, a whole number of months: each tenure's once.
+    spend_by_tenure = np.empty(c.tenure[start:stop].max() + 1 if stop > start else 0)
+    for months_with in range(spend_by_tenure.shape[0]):
+        spend_by_tenure[months_with] = accounting.spend_multiplier(
+            months_with, growth=k.spend_growth, months=k.spend_growth_months
+        )
     for i in range(start, stop):
         outside = market.n_firms
         options = outside + 1
@@ -263,9 +269,7 @@ def month_rows(c, market, k, draws, recommendations, warnings, start, stop, fres
         #    above a share of it that all face alike.
         volume = 0.0
         if served:
-            volume = k.segment_spend[c.segment[i]] * accounting.spend_multiplier(
-                tenure, growth=k.spend_growth, months=k.spend_growth_months
-            )
+            volume = k.segment_spend[c.segment[i]] * spend_by_tenure[tenure]
         points = c.points[i]
         rivals_recommended = 0
         for option in range(outside):
