@@ -13,6 +13,7 @@ draws, so they give identical results.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from typing import NamedTuple
 
 import numpy as np
@@ -87,6 +88,23 @@ class Constants(NamedTuple):
         return cls(**values)
 
 
+MonthArrays = namedtuple(
+    "MonthArrays",
+    "firm tenure expectation reference_price trust points segment settled outside_proneness review_propensity "
+    "complaint_propensity w_quality w_price w_image effort exit_fee_paid referred by_referral served_by_referral "
+    "served_firm served_tenure volume satisfaction failed left_outside complained recovered said",
+)
+"""The customer arrays a month reads or writes (of ``Customers``): all the compiled month is handed."""
+MonthMarket = namedtuple(
+    "MonthMarket",
+    "n_firms price quality delivered_quality quality_norm failure_rate failure_severity image recovery_rate "
+    "exit_fee contract_months points_rate points_cap silver_after gold_after silver_perk gold_perk "
+    "relational_bond welcome_offer defection_hazard save_rate price_rose fee_fell open",
+)
+"""What of ``MarketState`` a customer's month reads. Handing the compiled code no more than it reads
+matters on the per-agent path, where each customer's call passes every array anew."""
+
+
 class Month:
     """One month of a market, ready to be lived by any range of its customers.
 
@@ -107,7 +125,9 @@ class Month:
     ) -> None:
         self.customers = customers
         self.fresh = np.empty(len(customers))
-        self.inputs = (customers.arrays(), market, Constants.of(scenario), draws, recommendations, warnings)
+        lean = MonthArrays(*(getattr(customers, name) for name in MonthArrays._fields))
+        seen = MonthMarket(*(getattr(market, name) for name in MonthMarket._fields))
+        self.inputs = (lean, seen, Constants.of(scenario), draws, recommendations, warnings)
         self.cv = scenario.population.outside_proneness_cv
         self.shared = scenario.population.outside_shared_share
         self.one = None  # the compiled month for one customer, bound to these arrays' types

@@ -38,3 +38,18 @@ def test_a_model_stepped_agent_by_agent_can_be_pickled_and_goes_on_the_same():
     model.run(2)
     copy.run(2)
     assert model.results().equals(copy.results())
+
+
+def test_the_month_is_handed_exactly_the_arrays_it_reads():
+    import inspect
+    import re
+
+    from sim.engine import month
+    from sim.engine.population import Customers, MarketState
+
+    source = inspect.getsource(month.month_rows) + inspect.getsource(month.option_utilities)
+    source += inspect.getsource(month.tastes_of)
+    assert set(month.MonthArrays._fields) == set(re.findall(r"\bc\.([a-z_]+)", source))
+    assert set(month.MonthMarket._fields) == set(re.findall(r"\bmarket\.([a-z_]+)", source))
+    assert set(month.MonthArrays._fields) <= {f for f in Customers.__dataclass_fields__}
+    assert set(month.MonthMarket._fields) <= set(MarketState._fields)
