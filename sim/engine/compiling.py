@@ -88,5 +88,6 @@ def bound(compiled, *args):
     which saves most of the cost of a call with many arrays (one customer's
     month on the per-agent path). Arguments of other types must not be passed.
     """
-    compiled.compile(tuple(compiled.typeof_pyval(a) for a in args))
-    return compiled.overloads[tuple(compiled.typeof_pyval(a) for a in args)].entry_point
+    types = tuple(compiled.typeof_pyval(a) for a in args)
+    compiled.compile(types)
+    return compiled.overloads[types].entry_point

@@ -38,27 +38,21 @@ def loyalty_segments(customers: Customers, market: MarketState, scenario: Scenar
         true, 1 latent, 2 spurious, 3 none, -1 not served), and per customer
         the other firm it is latently loyal to (-1 for none).
     """
-    return segments_rows(
-        customers.arrays(),
-        market,
-        Constants.of(scenario),
-        float(scenario.market.attitude_threshold),
-        float(scenario.market.patronage_months),
-    )
+    return segments_rows(customers.arrays(), market, Constants.of(scenario))
 
 
-def _segments_rows(c, market, k, threshold, patronage_months):
+def _segments_rows(c, market, k):
     n = c.firm.shape[0]
     codes = np.empty(n, dtype=np.int8)
     preferred = np.empty(n, dtype=np.int16)
     utility = np.empty(market.n_firms + 1)
     for i in range(n):
-        codes[i], preferred[i] = segment_of(i, c, market, k, threshold, patronage_months, utility)
+        codes[i], preferred[i] = segment_of(i, c, market, k, utility)
     return codes, preferred
 
 
 @jitable
-def segment_of(i, c, market, k, threshold, patronage_months, utility):
+def segment_of(i, c, market, k, utility):
     """Customer ``i``'s segment code towards its current firm and the other firm it is latently loyal to (or -1).
 
     ``utility`` is scratch space of one entry per option (see ``loyalty_segments``).
@@ -81,11 +75,11 @@ def segment_of(i, c, market, k, threshold, patronage_months, utility):
         utility,
     )
     served = firm < outside
-    attitude = served and chooses_again(utility, firm, threshold)
-    code = loyalty_segment(attitude, tenure, patronage_months) if served else np.int8(-1)
+    attitude = served and chooses_again(utility, firm, k.attitude_threshold)
+    code = loyalty_segment(attitude, tenure, k.patronage_months) if served else np.int8(-1)
     favourite = np.argmax(utility)
     elsewhere = not attitude and favourite < outside and favourite != firm
-    held = elsewhere and chooses_again(utility, favourite, threshold)
+    held = elsewhere and chooses_again(utility, favourite, k.attitude_threshold)
     return code, favourite if held else -1
 
 
@@ -126,20 +120,10 @@ def firm_metrics(customers: Customers, market: MarketState, scenario: Scenario) 
     Updates ``customers.loyalty`` and ``customers.preferred`` to the end of the month.
     """
     n_firms = market.n_firms
-    m = scenario.market
-    tallies = tally_rows(
-        customers.arrays(),
-        market,
-        Constants.of(scenario),
-        float(m.attitude_threshold),
-        float(m.patronage_months),
-        float(m.serving_cost_floor),
-        float(m.serving_cost_months),
-        np.asarray(scenario.population.segment_spend, dtype=float),
-    )[:n_firms]
+    tallies = tally_rows(customers.arrays(), market, Constants.of(scenario))[:n_firms]
 
     def tally(name: str) -> np.ndarray:
-        return tallies[:, TALLIES.index(name)].copy()
+        return tallies[:, COLUMN[name]].copy()
 
     served, now, gains = tally("served"), tally("customers"), tally("gains")
     losses = tally("losses")
@@ -202,7 +186,7 @@ def firm_metrics(customers: Customers, market: MarketState, scenario: Scenario) 
     return row
 
 
-def _tally_rows(c, market, k, threshold, patronage_months, serving_floor, serving_months, segment_spend):
+def _tally_rows(c, market, k):
     """Every month's sum per option, in one pass over the customers; each customer's segments updated on the way.
 
     A leaver is counted by the segment it was in at the end of the last
@@ -217,7 +201,7 @@ def _tally_rows(c, market, k, threshold, patronage_months, serving_floor, servin
     serving_by_tenure = np.empty(c.served_tenure.max() + 1 if c.served_tenure.shape[0] else 0)
     for months_with in range(serving_by_tenure.shape[0]):
         serving_by_tenure[months_with] = accounting.serving_cost_multiplier(
-            months_with, floor=serving_floor, months=serving_months
+            months_with, floor=k.serving_cost_floor, months=k.serving_cost_months
         )
     for i in range(c.firm.shape[0]):
         was = c.served_firm[i]
@@ -266,9 +250,9 @@ def _tally_rows(c, market, k, threshold, patronage_months, serving_floor, servin
             if c.recovered[i]:
                 t[was, REFERRAL_RECOVERED] += 1.0
         else:
-            t[was, OWN_EXTRA_VOLUME] += volume - segment_spend[c.segment[i]]
+            t[was, OWN_EXTRA_VOLUME] += volume - k.segment_spend[c.segment[i]]
             t[was, OWN_SERVING_SAVED] += 1.0 - serving
-        code, preferred = segment_of(i, c, market, k, threshold, patronage_months, utility)
+        code, preferred = segment_of(i, c, market, k, utility)
         c.loyalty[i] = code
         c.preferred[i] = preferred
         t[firm, HELD_FROM + max(code, 0)] += 1.0
@@ -433,6 +417,8 @@ TALLIES = (
     "latent_elsewhere",
 )
 """What ``tally_rows`` adds up per option (the outside option's row, index F, is dropped), in its column order."""
+COLUMN = {name: column for column, name in enumerate(TALLIES)}
+"""Each tally's column."""
 (
     SERVED, CUSTOMERS, GAINS, LOSSES, RETAINED_YEAR, REFERRALS, REVENUE, EXIT_FEES, VOLUME, SERVING, COMPLAINTS,
     RECOVERED, FAILURES, RECOMMENDATIONS_SENT, WARNINGS_SENT, SATISFACTION, TRUST, TENURE, SILVER, GOLD,

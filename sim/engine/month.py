@@ -33,7 +33,7 @@ from sim.engine.population import Customers, MarketState, MonthDraws, outside_ex
 
 
 class Constants(NamedTuple):
-    """The scenario's numbers that a customer's month uses, as the compiled code takes them."""
+    """The scenario's numbers that the compiled passes use (a customer's month, its segments, the books)."""
 
     service_noise: float
     satisfaction_offset: float
@@ -72,6 +72,10 @@ class Constants(NamedTuple):
     outside_value: float
     perk_months: float
     bond_months: float
+    attitude_threshold: float
+    patronage_months: float
+    serving_cost_floor: float
+    serving_cost_months: float
 
     @classmethod
     def of(cls, scenario: Scenario) -> Constants:
@@ -81,10 +85,8 @@ class Constants(NamedTuple):
         for name in cls._fields:
             if name == "segment_spend":
                 values[name] = np.asarray(p.segment_spend, dtype=float)
-            elif name in ("adequate_quality", "outside_value", "spend_growth", "spend_growth_months"):
-                values[name] = float(getattr(m, name))
             else:
-                values[name] = float(getattr(p, name))
+                values[name] = float(getattr(m if name in type(m).model_fields else p, name))
         return cls(**values)
 
 
@@ -178,7 +180,8 @@ def month_rows(c, market, k, draws, recommendations, warnings, start, stop, fres
     Every customer's month reads only its own row and what is frozen for
     the month, so the order in which customers live it does not matter.
     """
-    options = market.n_firms + 1
+    outside = market.n_firms
+    options = outside + 1
     trust_now = np.empty(options)
     utility = np.empty(options)
     # Spend depends on the customer only through its tenure, a whole number of months: each tenure's once.
@@ -188,8 +191,6 @@ def month_rows(c, market, k, draws, recommendations, warnings, start, stop, fres
             months_with, growth=k.spend_growth, months=k.spend_growth_months
         )
     for i in range(start, stop):
-        outside = market.n_firms
-        options = outside + 1
         firm = c.firm[i]
         served = firm != outside
         tenure = c.tenure[i]
