@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from sim.behaviour.chances import none_of
 from sim.behaviour.compiled import jitable, select
 
 
@@ -35,7 +36,17 @@ def review_probability(prompts, base, prompted_probability, unfairness=0.0):
         prompted_probability: probability that one prompt makes it reconsider.
         unfairness: chance, 0..1, that an unfair price rise alone makes it reconsider.
     """
-    return 1.0 - (1.0 - base) * (1.0 - prompted_probability) ** (1.0 * prompts) * (1.0 - unfairness)  # a float power
+    return review_probability_given(base, none_of(prompted_probability, prompts), unfairness)
+
+
+@jitable
+def review_probability_given(base, unprompted, unfairness):
+    """``review_probability`` from the chance that no prompt made the customer reconsider (``unprompted``).
+
+    ``unprompted`` is ``(1 - q)^prompts`` (``chances.none_of``), which takes
+    only a few values in a month: the engine takes each once.
+    """
+    return 1.0 - (1.0 - base) * unprompted * (1.0 - unfairness)
 
 
 @jitable
@@ -57,8 +68,16 @@ def outside_exit_probability(hazard, proneness):
         hazard: the firm's monthly outside hazard for each customer, 0..1.
         proneness: each customer's exposure, >= 0 (1: average).
     """
-    scaled = -np.expm1(proneness * np.log1p(-hazard))
-    return select(proneness == 1.0, hazard, scaled)
+    return outside_exit_given(hazard, np.log1p(-hazard), proneness)
+
+
+@jitable
+def outside_exit_given(hazard, log_stay, proneness):
+    """``outside_exit_probability`` from the log of the firm's chance of staying, ``log_stay = log(1 - h)``.
+
+    ``log_stay`` depends on the firm alone, so the engine takes it once a month per firm.
+    """
+    return select(proneness == 1.0, hazard, -np.expm1(proneness * log_stay))
 
 
 @jitable
@@ -131,7 +150,24 @@ def chooses_again(utility, option, threshold):
         option: the index of the option asked about.
         threshold: probability in (0, 1]; 0 passes everyone.
     """
+    return chooses_again_at_odds(utility, option, log_odds(threshold), np.log(max(utility.shape[0] - 1, 1)))
+
+
+@jitable
+def log_odds(threshold):
+    """``log((1 - threshold) / threshold)``, as ``chooses_again`` needs it: ``inf`` at 0 or less, ``-inf`` at 1 up."""
     if threshold <= 0:
+        return np.inf
+    return np.log1p(-threshold) - np.log(threshold) if threshold < 1 else -np.inf
+
+
+@jitable
+def chooses_again_at_odds(utility, option, bound, log_others):
+    """``chooses_again`` given ``log_odds(threshold)`` (``bound``) and the log of the number of other options.
+
+    Both depend only on the threshold and the market, so the engine takes them once a month.
+    """
+    if bound == np.inf:
         return True
     own = utility[option]
     best_rival = -np.inf
@@ -141,17 +177,15 @@ def chooses_again(utility, option, threshold):
             if np.isnan(relative):
                 return False  # an option of unknown worth: not chosen with any confidence
             best_rival = max(best_rival, relative)
-    log_odds = np.log1p(-threshold) - np.log(threshold) if threshold < 1 else -np.inf
-    others = utility.shape[0] - 1
-    if best_rival + np.log(max(others, 1)) <= log_odds:
+    if best_rival + log_others <= bound:
         return True
-    if best_rival > log_odds:
+    if best_rival > bound:
         return False
     total = 0.0
     for k in range(utility.shape[0]):
         if k != option:
             total += np.exp(utility[k] - own)
-    return total <= np.exp(log_odds)
+    return total <= np.exp(bound)
 
 
 @jitable
@@ -179,8 +213,9 @@ def logit_pick(utility, draw):
     chosen = 0
     for k in range(options):
         cumulative += np.exp(utility[k] - top)
-        if cumulative <= bound:
-            chosen += 1
+        if not cumulative <= bound:
+            break  # the running sum never falls, so no later option counts either
+        chosen += 1
     return min(chosen, options - 1)
 
 

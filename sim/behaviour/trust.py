@@ -10,6 +10,7 @@ left (``t (1 - l)``), so trust never leaves 0..1 (Zaheer, McEvily & Perrone
 
 from __future__ import annotations
 
+from sim.behaviour.chances import none_of
 from sim.behaviour.compiled import jitable, select
 
 
@@ -65,5 +66,15 @@ def hear_word_of_mouth(trust, recommendations, warnings, gain, loss):
     Counts are non-negative integers, so the result does not depend on the
     order in which messages arrive.
     """
-    trust = 1.0 - (1.0 - trust) * (1.0 - gain) ** (1.0 * recommendations)  # powers of floats, compiled or not
-    return trust * (1.0 - loss) ** (1.0 * warnings)
+    return heard_with(trust, none_of(gain, recommendations), none_of(loss, warnings))
+
+
+@jitable
+def heard_with(trust, doubt_kept, trust_kept):
+    """``hear_word_of_mouth`` from the share of doubt the recommendations leave and of trust the warnings leave.
+
+    ``doubt_kept`` is ``(1 - gain)^r`` and ``trust_kept`` is ``(1 - loss)^w``
+    (``chances.none_of``); each takes only a few values in a month, which the
+    engine takes once: ``t'' = (1 - (1 - t) doubt_kept) trust_kept``.
+    """
+    return (1.0 - (1.0 - trust) * doubt_kept) * trust_kept

@@ -11,6 +11,7 @@ What a customer says in one period is heard in the next.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from sim.behaviour.compiled import jitable, select
 
@@ -55,18 +56,24 @@ def deliver(contacts, said, about, *, options, reach_satisfied, reach_dissatisfi
         reach_dissatisfied: how many contacts a warning reaches (capped at ``k``).
 
     Returns:
-        ``(recommendations, warnings)``: integer arrays of shape
+        ``(recommendations, warnings)``: integer arrays (int32) of shape
         (options, customers).
     """
+    reach = contacts.shape[1]
+    return _heard(contacts, said, about, options, min(reach_satisfied, reach), min(reach_dissatisfied, reach))
+
+
+@njit(cache=True)
+def _heard(contacts, said, about, options, reach_satisfied, reach_dissatisfied):
+    """``deliver``'s counts, in one pass over the speakers: each message adds one to its listener's count."""
     customers = contacts.shape[0]
-
-    def heard(speakers, reach):
-        reach = min(reach, contacts.shape[1])
-        listeners = contacts[speakers, :reach].ravel().astype(np.int64)
-        topics = np.repeat(np.asarray(about)[speakers].astype(np.int64), reach)
-        counts = np.bincount(topics * customers + listeners, minlength=customers * options)
-        return counts.reshape(options, customers)
-
-    recommendations = heard(np.flatnonzero(said > 0), reach_satisfied)
-    warnings = heard(np.flatnonzero(said < 0), reach_dissatisfied)
+    recommendations = np.zeros((options, customers), dtype=np.int32)
+    warnings = np.zeros((options, customers), dtype=np.int32)
+    for speaker in range(customers):
+        if said[speaker] > 0:
+            for j in range(reach_satisfied):
+                recommendations[about[speaker], contacts[speaker, j]] += 1
+        elif said[speaker] < 0:
+            for j in range(reach_dissatisfied):
+                warnings[about[speaker], contacts[speaker, j]] += 1
     return recommendations, warnings

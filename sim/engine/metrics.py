@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.behaviour import accounting, value
-from sim.behaviour.choice import chooses_again
+from sim.behaviour.choice import chooses_again_at_odds, log_odds
 from sim.behaviour.compiled import jitable
 from sim.behaviour.segments import SEGMENT_NAMES, loyalty_segment
 from sim.engine.compiling import kernel
@@ -46,16 +46,24 @@ def _segments_rows(c, market, k):
     codes = np.empty(n, dtype=np.int8)
     preferred = np.empty(n, dtype=np.int16)
     utility = np.empty(market.n_firms + 1)
+    bound, log_others = attitude_bounds(market, k)
     for i in range(n):
-        codes[i], preferred[i] = segment_of(i, c, market, k, utility)
+        codes[i], preferred[i] = segment_of(i, c, market, k, utility, bound, log_others)
     return codes, preferred
 
 
 @jitable
-def segment_of(i, c, market, k, utility):
+def attitude_bounds(market, k):
+    """What ``chooses_again`` takes of the attitude threshold and the market: the same for every customer."""
+    return log_odds(k.attitude_threshold), np.log(max(market.n_firms, 1))
+
+
+@jitable
+def segment_of(i, c, market, k, utility, bound, log_others):
     """Customer ``i``'s segment code towards its current firm and the other firm it is latently loyal to (or -1).
 
-    ``utility`` is scratch space of one entry per option (see ``loyalty_segments``).
+    ``utility`` is scratch space of one entry per option (see
+    ``loyalty_segments``); ``bound`` and ``log_others`` are ``attitude_bounds``.
     """
     outside = market.n_firms
     firm = c.firm[i]
@@ -75,11 +83,11 @@ def segment_of(i, c, market, k, utility):
         utility,
     )
     served = firm < outside
-    attitude = served and chooses_again(utility, firm, k.attitude_threshold)
+    attitude = served and chooses_again_at_odds(utility, firm, bound, log_others)
     code = loyalty_segment(attitude, tenure, k.patronage_months) if served else np.int8(-1)
     favourite = np.argmax(utility)
     elsewhere = not attitude and favourite < outside and favourite != firm
-    held = elsewhere and chooses_again(utility, favourite, k.attitude_threshold)
+    held = elsewhere and chooses_again_at_odds(utility, favourite, bound, log_others)
     return code, favourite if held else -1
 
 
@@ -197,6 +205,7 @@ def _tally_rows(c, market, k):
     outside = market.n_firms
     t = np.zeros((outside + 1, len(TALLIES)))
     utility = np.empty(outside + 1)
+    bound, log_others = attitude_bounds(market, k)
     # Serving cost depends on the customer only through its tenure, a whole number of months: each tenure's once.
     serving_by_tenure = np.empty(c.served_tenure.max() + 1 if c.served_tenure.shape[0] else 0)
     for months_with in range(serving_by_tenure.shape[0]):
@@ -252,7 +261,7 @@ def _tally_rows(c, market, k):
         else:
             t[was, OWN_EXTRA_VOLUME] += volume - k.segment_spend[c.segment[i]]
             t[was, OWN_SERVING_SAVED] += 1.0 - serving
-        code, preferred = segment_of(i, c, market, k, utility)
+        code, preferred = segment_of(i, c, market, k, utility, bound, log_others)
         c.loyalty[i] = code
         c.preferred[i] = preferred
         t[firm, HELD_FROM + max(code, 0)] += 1.0

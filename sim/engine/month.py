@@ -19,11 +19,11 @@ from typing import NamedTuple
 import numpy as np
 
 from sim.behaviour import accounting, complaints, prices, satisfaction, trust, value, word_of_mouth
+from sim.behaviour.chances import none_of
 from sim.behaviour.choice import (
     logit_pick,
-    outside_exit_probability,
-    review_probability,
-    reviews,
+    outside_exit_given,
+    review_probability_given,
     what_the_settled_ignore,
 )
 from sim.behaviour.compiled import jitable
@@ -107,6 +107,56 @@ MonthMarket = namedtuple(
 matters on the per-agent path, where each customer's call passes every array anew."""
 
 
+class Lookups(NamedTuple):
+    """What many customers' months share and the compiled month takes once: powers of the few counts, firms' logs.
+
+    ``prompted[n]``, ``recommended[n]`` and ``warned[n]`` are ``none_of`` at
+    the chance that a prompt makes a customer reconsider, that a
+    recommendation closes the doubt, that a warning takes trust, for ``n``
+    from 0 to ``LOOKUP_COUNTS - 1`` (a larger count is computed where it is
+    met); ``log_stay`` is each option's ``log(1 - defection_hazard)``. Each
+    entry is the very number the equation gives, so looking it up changes no
+    result.
+    """
+
+    prompted: np.ndarray
+    recommended: np.ndarray
+    warned: np.ndarray
+    log_stay: np.ndarray
+
+
+LOOKUP_COUNTS = 32
+"""How many counts (0, 1, ...) of prompts or messages ``Lookups`` holds the powers of."""
+
+
+def _lookup_rows(k, market, counts):
+    prompted, recommended, warned = np.empty(counts), np.empty(counts), np.empty(counts)
+    for times in range(counts):
+        prompted[times] = none_of(k.prompted_review_probability, times)
+        recommended[times] = none_of(k.word_of_mouth_gain, times)
+        warned[times] = none_of(k.word_of_mouth_loss, times)
+    log_stay = np.empty(market.n_firms + 1)
+    for option in range(market.n_firms + 1):
+        log_stay[option] = np.log1p(-market.defection_hazard[option])  # a hazard of 1 gives -inf, as the equation does
+    return prompted, recommended, warned, log_stay
+
+
+lookup_rows = kernel(_lookup_rows)
+
+
+def lookups(k: Constants, market: MarketState) -> Lookups:
+    """The month's ``Lookups``, computed by the compiled code that would otherwise compute each entry in place."""
+    return Lookups(*lookup_rows(k, market, LOOKUP_COUNTS))
+
+
+@jitable
+def looked_up(table, probability, times):
+    """``none_of(probability, times)``: from ``table`` (``Lookups``) when it holds the count, else computed."""
+    if times < table.shape[0]:
+        return table[times]
+    return none_of(probability, times)
+
+
 class Month:
     """One month of a market, ready to be lived by any range of its customers.
 
@@ -129,7 +179,8 @@ class Month:
         self.fresh = np.empty(len(customers))
         lean = MonthArrays(*(getattr(customers, name) for name in MonthArrays._fields))
         seen = MonthMarket(*(getattr(market, name) for name in MonthMarket._fields))
-        self.inputs = (lean, seen, Constants.of(scenario), draws, recommendations, warnings)
+        k = Constants.of(scenario)
+        self.inputs = (lean, seen, k, lookups(k, seen), draws, recommendations, warnings)
         self.cv = scenario.population.outside_proneness_cv
         self.shared = scenario.population.outside_shared_share
         self.one = None  # the compiled month for one customer, bound to these arrays' types
@@ -169,12 +220,13 @@ def renew_exposure(customers: Customers, out: np.ndarray, fresh: np.ndarray, cv:
     customers.outside_proneness[out] = outside_exposure(fresh[out], cv, shared)
 
 
-def month_rows(c, market, k, draws, recommendations, warnings, start, stop, fresh):
+def month_rows(c, market, k, tables, draws, recommendations, warnings, start, stop, fresh):
     """The month of customers ``start`` to ``stop - 1``, step by step, in place in the arrays ``c``.
 
     ``c`` is ``Customers.arrays()``.
 
-    ``k`` holds the scenario's constants (``Constants``). A customer that
+    ``k`` holds the scenario's constants (``Constants``), ``tables`` the
+    month's numbers common to many customers (``Lookups``). A customer that
     leaves for outside reasons gets in ``fresh[i]`` a uniform number
     of its own, for its exposure as a new customer (``renew_exposure``).
     Every customer's month reads only its own row and what is frozen for
@@ -260,12 +312,10 @@ def month_rows(c, market, k, draws, recommendations, warnings, start, stop, fres
             trust_now[firm] = own
         if heard:
             for option in range(options):
-                trust_now[option] = trust.hear_word_of_mouth(
+                trust_now[option] = trust.heard_with(  # hear_word_of_mouth, its powers looked up
                     trust_now[option],
-                    recommendations[option, i],
-                    warnings[option, i],
-                    gain=k.word_of_mouth_gain,
-                    loss=k.word_of_mouth_loss,
+                    looked_up(tables.recommended, k.word_of_mouth_gain, recommendations[option, i]),
+                    looked_up(tables.warned, k.word_of_mouth_loss, warnings[option, i]),
                 )
 
         # 5. What this customer will tell its contacts (heard next month).
@@ -299,7 +349,9 @@ def month_rows(c, market, k, draws, recommendations, warnings, start, stop, fres
         if served:
             rivals_recommended -= recommendations[firm, i]
             prompts_by_firm = (satisfied < k.dissatisfied) + unrecovered + warnings[firm, i] + market.fee_fell[firm]
-        exit_probability = outside_exit_probability(market.defection_hazard[firm], c.outside_proneness[i])
+        exit_probability = outside_exit_given(  # outside_exit_probability, the firm's log looked up
+            market.defection_hazard[firm], tables.log_stay[firm], c.outside_proneness[i]
+        )
         forced_out = served and draws.hazard[i] < exit_probability
         if forced_out:
             fresh[i] = draws.hazard[i] / exit_probability  # a fresh uniform number, for a fresh exposure
@@ -307,9 +359,8 @@ def month_rows(c, market, k, draws, recommendations, warnings, start, stop, fres
         habit = c.review_propensity[i] * (k.delighted_review_factor if delighted else 1.0)
         habit, rivals_recommended = what_the_settled_ignore(served and c.settled[i], habit, rivals_recommended)
         q = k.prompted_review_probability
-        reconsiders = not forced_out and reviews(
-            prompts_by_firm + rivals_recommended, draws.review[i], base=habit, prompted_probability=q, unfairness=unfair
-        )
+        unprompted = looked_up(tables.prompted, q, prompts_by_firm + rivals_recommended)
+        reconsiders = not forced_out and draws.review[i] < review_probability_given(habit, unprompted, unfair)
         choice = outside if forced_out else firm
         if reconsiders:
             option_utilities(
@@ -337,9 +388,8 @@ def month_rows(c, market, k, draws, recommendations, warnings, start, stop, fres
         joined = moved and choice != outside
         pays_fee = served and moved and not forced_out and value.fee_applies(tenure, market.contract_months[firm])
         c.exit_fee_paid[i] = market.exit_fee[firm] if pays_fee else 0.0
-        without_recommendations = review_probability(
-            prompts_by_firm, base=habit, prompted_probability=q, unfairness=unfair
-        )
+        unprompted_by_firm = looked_up(tables.prompted, q, prompts_by_firm)
+        without_recommendations = review_probability_given(habit, unprompted_by_firm, unfair)
         only_recommended = rivals_recommended > 0 and draws.review[i] >= without_recommendations
         referred = joined and only_recommended and recommendations[choice, i] > 0
         c.referred[i] = referred

@@ -6,7 +6,18 @@ import numba
 import numpy as np
 import pytest
 
-from sim.behaviour import accounting, choice, complaints, prices, satisfaction, segments, trust, value, word_of_mouth
+from sim.behaviour import (
+    accounting,
+    chances,
+    choice,
+    complaints,
+    prices,
+    satisfaction,
+    segments,
+    trust,
+    value,
+    word_of_mouth,
+)
 
 N = 2_000
 rng = np.random.default_rng(17)
@@ -35,6 +46,12 @@ CASES = [
     (value.tier, lambda: (months(), np.full(N, 12.0), np.full(N, 24.0))),
     (value.tier_perk, lambda: (months(), np.full(N, 12.0), np.full(N, 24.0), uniform(0, 2), uniform(2, 4))),
     (choice.outside_exit_probability, lambda: (uniform(0, 0.05), np.where(flags(0.2), 1.0, uniform(0, 5)))),
+    (
+        choice.outside_exit_given,
+        lambda: (h := uniform(0, 0.05), np.log1p(-h), np.where(flags(0.2), 1.0, uniform(0, 5))),
+    ),
+    (chances.none_of, lambda: (uniform(), rng.integers(0, 40, N))),
+    (choice.review_probability_given, lambda: (uniform(0, 0.2), uniform(), uniform(0, 0.5))),
     (choice.review_probability, lambda: (rng.integers(0, 6, N), uniform(0, 0.2), uniform(), uniform(0, 0.5))),
     (choice.reviews, lambda: (rng.integers(0, 6, N), uniform(), uniform(0, 0.2), uniform(), uniform(0, 0.5))),
     (complaints.complains, lambda: (flags(), uniform(), uniform())),
@@ -70,6 +87,7 @@ CASES = [
         lambda: (uniform(), flags(), flags(0.1), flags(0.1), uniform(), uniform(), uniform(), uniform()),
     ),
     (trust.hear_word_of_mouth, lambda: (uniform(), rng.integers(0, 4, N), rng.integers(0, 4, N), uniform(), uniform())),
+    (trust.heard_with, lambda: (uniform(), uniform(), uniform())),
     (
         word_of_mouth.what_customers_say,
         lambda: (uniform(), flags(0.8), uniform(), np.full(N, 0.8), np.full(N, 0.4), uniform(), uniform()),

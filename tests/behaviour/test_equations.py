@@ -248,6 +248,21 @@ def test_warnings_reach_more_contacts_than_recommendations():
     assert good.sum() == 1 and bad.sum() == 3
 
 
+def test_every_message_is_heard_once_by_each_contact_it_reaches():
+    rng = np.random.default_rng(4)
+    contacts = word_of_mouth.contact_network(rng, 300, 12)
+    said = rng.choice(np.array([-1, 0, 0, 1], dtype=np.int8), 300)
+    about = rng.integers(0, 4, 300).astype(np.int16)
+    good, bad = word_of_mouth.deliver(contacts, said, about, options=4, reach_satisfied=5, reach_dissatisfied=30)
+    expected = {1: np.zeros((4, 300), dtype=int), -1: np.zeros((4, 300), dtype=int)}
+    for speaker in range(300):
+        if said[speaker]:
+            for listener in contacts[speaker, : 5 if said[speaker] > 0 else 12]:  # a reach beyond the list: all of it
+                expected[int(said[speaker])][about[speaker], listener] += 1
+    np.testing.assert_array_equal(good, expected[1])
+    np.testing.assert_array_equal(bad, expected[-1])
+
+
 def test_contact_network_has_no_self_contacts():
     contacts = word_of_mouth.contact_network(np.random.default_rng(1), 50, 10)
     assert contacts.shape == (50, 10)

@@ -3,10 +3,14 @@
 import pickle
 import shutil
 
+import numba
+import numpy as np
 import pytest
 
 from sim import LoyaltyModel
+from sim.behaviour import chances
 from sim.engine import compiling
+from sim.engine.month import LOOKUP_COUNTS, Constants, MonthMarket, looked_up, lookups
 from tests.conftest import small_market
 
 
@@ -53,3 +57,22 @@ def test_the_month_is_handed_exactly_the_arrays_it_reads():
     assert set(month.MonthMarket._fields) == set(re.findall(r"\bmarket\.([a-z_]+)", source))
     assert set(month.MonthArrays._fields) <= {f for f in Customers.__dataclass_fields__}
     assert set(month.MonthMarket._fields) <= set(MarketState._fields)
+
+
+def test_what_the_month_looks_up_is_what_the_equations_give_and_larger_counts_are_computed():
+    model = LoyaltyModel(small_market(50, 1), seed=3)
+    model.market = model.market._replace(defection_hazard=np.array([0.0, 0.01, 1.0, 0.0]))
+    k = Constants.of(model.spec)
+    tables = lookups(k, MonthMarket(*(getattr(model.market, name) for name in MonthMarket._fields)))
+    counts = np.arange(LOOKUP_COUNTS + 10)
+    looked = numba.njit(lambda table, p, n: [looked_up(table, p, times) for times in n])
+    computed = numba.njit(lambda p, n: [chances.none_of(p, times) for times in n])
+    for table, probability in [
+        (tables.prompted, k.prompted_review_probability),
+        (tables.recommended, k.word_of_mouth_gain),
+        (tables.warned, k.word_of_mouth_loss),
+    ]:
+        assert len(table) == LOOKUP_COUNTS
+        assert looked(table, probability, counts) == computed(probability, counts)  # exactly, not nearly
+    with np.errstate(divide="ignore"):
+        np.testing.assert_array_equal(tables.log_stay, np.log1p(-model.market.defection_hazard))
