@@ -51,7 +51,9 @@ def month_steps() -> list[Step]:
 
     A step is a comment ``# N. words`` (continued on indented comment
     lines); the calls are those of its code up to the next step to functions
-    of ``sim.behaviour`` or of the month's own module.
+    of ``sim.behaviour`` or of the month's own module. A function whose
+    summary opens with the name of the equation it computes another way
+    (``heard_with``: "``hear_word_of_mouth`` from ...") brings that equation in just before it.
     """
     steps: list[Step] = []
     for line in inspect.getsource(month_module.month_rows).splitlines():
@@ -61,9 +63,19 @@ def month_steps() -> list[Step]:
             steps[-1].text += " " + more.group(1).strip()
         elif steps and not line.lstrip().startswith("#"):
             for function in _calls(line, month_module.month_rows):
-                if function not in steps[-1].calls:
-                    steps[-1].calls.append(function)
+                for each in (*_computed_another_way(function), function):
+                    if each not in steps[-1].calls:
+                        steps[-1].calls.append(each)
     return steps
+
+
+def _computed_another_way(function: Callable) -> list[Callable]:
+    """The equation of ``sim.behaviour`` that ``function``'s summary opens with (as ````name````), if any."""
+    match = re.match(r"``(\w+)", inspect.getdoc(function) or "")
+    candidate = function.__globals__.get(match.group(1)) if match else None
+    if inspect.isfunction(candidate) and candidate.__module__.startswith(BEHAVIOUR) and candidate is not function:
+        return [candidate]
+    return []
 
 
 def equations_called(function: Callable) -> list[Callable]:
