@@ -94,7 +94,9 @@ def segment_of(i, c, market, k, utility, bound, log_others):
 segments_rows = kernel(_segments_rows)
 
 
-def firm_metrics(customers: Customers, market: MarketState, scenario: Scenario) -> dict[str, np.ndarray]:
+def firm_metrics(
+    customers: Customers, market: MarketState, scenario: Scenario, constants: Constants | None = None
+) -> dict[str, np.ndarray]:
     """One month's metrics per firm, each an array of shape (F,).
 
     Counts: ``served`` (at the start of the month), ``customers`` (at its
@@ -126,9 +128,11 @@ def firm_metrics(customers: Customers, market: MarketState, scenario: Scenario) 
     ``tenure`` in months (customers at the end).
 
     Updates ``customers.loyalty`` and ``customers.preferred`` to the end of the month.
+    ``constants`` are ``Constants.of(scenario)``, where the caller has them already.
     """
     n_firms = market.n_firms
-    tallies = tally_rows(customers.arrays(), market, Constants.of(scenario))[:n_firms]
+    k = Constants.of(scenario) if constants is None else constants
+    tallies = tally_rows(customers.arrays(), market, k)[:n_firms]
 
     def tally(name: str) -> np.ndarray:
         return tallies[:, COLUMN[name]].copy()

@@ -256,7 +256,7 @@ class LoyaltyModel(mesa.Model):
         self._apply_strategies()
         self.market = self._market_state()
         self._live_month(self.vectorised)
-        row = firm_metrics(self.customers, self.market, self.spec)
+        row = firm_metrics(self.customers, self.market, self.spec, constants=self.this_month.constants)
         self._last_year.append(row)
         booked = {
             "discounted_profit": row["profit"] * accounting.discount_factor(self.monthly_discount_rate, self.month),
@@ -354,12 +354,13 @@ class LoyaltyModel(mesa.Model):
         ``df.attrs`` records the scenario (as a dict), seed and package version.
         """
         names = [f.name for f in self.firms]
-        frames = [
-            pd.DataFrame({"period": r["period"], "firm": names, **{k: v for k, v in r.items() if k != "period"}})
-            for r in self._records
-        ]
-        if frames:
-            df = pd.concat(frames, ignore_index=True)
+        if self._records:
+            columns = {"period": np.concatenate([r["period"] for r in self._records])}
+            columns["firm"] = np.array(names * len(self._records), dtype=object)
+            for name in self._records[0]:
+                if name != "period":
+                    columns[name] = np.concatenate([r[name] for r in self._records])
+            df = pd.DataFrame(columns)  # one array per column: far quicker than a frame per period
         else:
             df = pd.DataFrame(columns=["period", "firm"])
         df.insert(0, "scenario", self.spec.name)

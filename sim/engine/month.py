@@ -179,7 +179,7 @@ class Month:
         self.fresh = np.empty(len(customers))
         lean = MonthArrays(*(getattr(customers, name) for name in MonthArrays._fields))
         seen = MonthMarket(*(getattr(market, name) for name in MonthMarket._fields))
-        k = Constants.of(scenario)
+        self.constants = k = Constants.of(scenario)
         self.inputs = (lean, seen, k, lookups(k, seen), draws, recommendations, warnings)
         self.cv = scenario.population.outside_proneness_cv
         self.shared = scenario.population.outside_shared_share
