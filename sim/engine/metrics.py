@@ -8,13 +8,14 @@ of one period into the period's row.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from sim.behaviour import accounting, value
 from sim.behaviour.choice import chooses_again_at_odds, log_odds
 from sim.behaviour.compiled import jitable
 from sim.behaviour.segments import SEGMENT_NAMES, loyalty_segment
-from sim.engine.compiling import kernel
+from sim.engine.compiling import blocks, kernel
 from sim.engine.month import Constants, option_utilities, tastes_of
 from sim.engine.parameters import Scenario
 from sim.engine.population import Customers, MarketState
@@ -38,18 +39,58 @@ def loyalty_segments(customers: Customers, market: MarketState, scenario: Scenar
         true, 1 latent, 2 spurious, 3 none, -1 not served), and per customer
         the other firm it is latently loyal to (-1 for none).
     """
-    return segments_rows(customers.arrays(), market, Constants.of(scenario))
+    n = len(customers)
+    codes, preferred = np.empty(n, dtype=np.int8), np.empty(n, dtype=np.int16)
+    update_segments(customers.arrays(), market, Constants.of(scenario), codes, preferred)
+    return codes, preferred
 
 
-def _segments_rows(c, market, k):
+def update_segments(c, market: MarketState, k: Constants, codes: np.ndarray, preferred: np.ndarray) -> np.ndarray:
+    """Every customer's segment (``segment_of``) into ``codes`` and ``preferred``; returns the counts per option.
+
+    The counts, shape (F+1, 5), are the customers of each option in each
+    segment (0 true, 1 latent, 2 spurious, 3 none; the outside option's row
+    holds those served by no one) and, in column 4, the customers latently
+    loyal to each firm from elsewhere. Whole numbers, so they are the same
+    whether the customers are taken in one pass or in blocks on several
+    threads (``compiling.blocks``).
+    """
     n = c.firm.shape[0]
-    codes = np.empty(n, dtype=np.int8)
-    preferred = np.empty(n, dtype=np.int16)
+    cuts = blocks(n)
+    if cuts is None:
+        counts = np.zeros((market.n_firms + 1, SEGMENT_COUNTS), dtype=np.int64)
+        segment_rows(c, market, k, 0, n, codes, preferred, counts)
+        return counts
+    counts = np.zeros((cuts.shape[0] - 1, market.n_firms + 1, SEGMENT_COUNTS), dtype=np.int64)
+    segment_blocks(c, market, k, cuts, codes, preferred, counts)
+    return counts.sum(axis=0)
+
+
+SEGMENT_COUNTS = 5
+"""Columns of ``update_segments``' counts: the four segments towards the current option, then latent elsewhere."""
+
+
+def _segment_rows(c, market, k, start, stop, codes, preferred, counts):
     utility = np.empty(market.n_firms + 1)
     bound, log_others = attitude_bounds(market, k)
-    for i in range(n):
-        codes[i], preferred[i] = segment_of(i, c, market, k, utility, bound, log_others)
-    return codes, preferred
+    for i in range(start, stop):
+        code, favourite = segment_of(i, c, market, k, utility, bound, log_others)
+        codes[i] = code
+        preferred[i] = favourite
+        counts[c.firm[i], max(code, 0)] += 1
+        if favourite >= 0:
+            counts[favourite, SEGMENT_COUNTS - 1] += 1
+
+
+segment_rows = kernel(_segment_rows)
+
+
+def _segment_blocks(c, market, k, cuts, codes, preferred, counts):
+    for block in numba.prange(cuts.shape[0] - 1):
+        segment_rows(c, market, k, cuts[block], cuts[block + 1], codes, preferred, counts[block])
+
+
+segment_blocks = kernel(_segment_blocks, parallel=True)
 
 
 @jitable
@@ -91,9 +132,6 @@ def segment_of(i, c, market, k, utility, bound, log_others):
     return code, favourite if held else -1
 
 
-segments_rows = kernel(_segments_rows)
-
-
 def firm_metrics(
     customers: Customers, market: MarketState, scenario: Scenario, constants: Constants | None = None
 ) -> dict[str, np.ndarray]:
@@ -132,7 +170,12 @@ def firm_metrics(
     """
     n_firms = market.n_firms
     k = Constants.of(scenario) if constants is None else constants
-    tallies = tally_rows(customers.arrays(), market, k)[:n_firms]
+    c = customers.arrays()
+    tallies = tally_rows(c, market, k)  # first: it counts leavers by the segment they were in
+    counts = update_segments(c, market, k, customers.loyalty, customers.preferred)
+    tallies[:, HELD_FROM : HELD_FROM + len(HELD)] = counts[:, : len(HELD)]
+    tallies[:, LATENT_ELSEWHERE] = counts[:, SEGMENT_COUNTS - 1]
+    tallies = tallies[:n_firms]
 
     def tally(name: str) -> np.ndarray:
         return tallies[:, COLUMN[name]].copy()
@@ -199,17 +242,15 @@ def firm_metrics(
 
 
 def _tally_rows(c, market, k):
-    """Every month's sum per option, in one pass over the customers; each customer's segments updated on the way.
+    """Every month's sum per option but the segments', in one pass over the customers, in order.
 
     A leaver is counted by the segment it was in at the end of the last
-    month, read before its segment is brought up to this month's end
-    (``segment_of``). Customers served by no one land in the outside
-    option's row, which the caller drops.
+    month, so this runs before the segments are brought up to this month's
+    end (``update_segments``, which fills the segments' columns). Customers
+    served by no one land in the outside option's row, which the caller drops.
     """
     outside = market.n_firms
     t = np.zeros((outside + 1, len(TALLIES)))
-    utility = np.empty(outside + 1)
-    bound, log_others = attitude_bounds(market, k)
     # Serving cost depends on the customer only through its tenure, a whole number of months: each tenure's once.
     serving_by_tenure = np.empty(c.served_tenure.max() + 1 if c.served_tenure.shape[0] else 0)
     for months_with in range(serving_by_tenure.shape[0]):
@@ -265,12 +306,6 @@ def _tally_rows(c, market, k):
         else:
             t[was, OWN_EXTRA_VOLUME] += volume - k.segment_spend[c.segment[i]]
             t[was, OWN_SERVING_SAVED] += 1.0 - serving
-        code, preferred = segment_of(i, c, market, k, utility, bound, log_others)
-        c.loyalty[i] = code
-        c.preferred[i] = preferred
-        t[firm, HELD_FROM + max(code, 0)] += 1.0
-        if preferred >= 0:
-            t[preferred, LATENT_ELSEWHERE] += 1.0
     return t
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import NamedTuple
 
+import numba
 import numpy as np
 
 from sim.behaviour import accounting, complaints, prices, satisfaction, trust, value, word_of_mouth
@@ -27,7 +28,7 @@ from sim.behaviour.choice import (
     what_the_settled_ignore,
 )
 from sim.behaviour.compiled import jitable
-from sim.engine.compiling import bound, kernel
+from sim.engine.compiling import blocks, bound, kernel
 from sim.engine.parameters import Scenario
 from sim.engine.population import Customers, MarketState, MonthDraws, outside_exposure
 
@@ -188,8 +189,11 @@ class Month:
     def live(self, start: int, stop: int) -> None:
         """Customers ``start`` to ``stop - 1`` live the month (``month_rows``, compiled).
 
-        Whoever left for outside reasons then gets a fresh exposure to them
-        (``renew_exposure``). The compiled code checks no index, so the range is checked here.
+        A large range is lived in blocks on several threads where
+        ``compiling.blocks`` allows it, with the same results. Whoever left
+        for outside reasons then gets a fresh exposure to them
+        (``renew_exposure``). The compiled code checks no index, so the range
+        is checked here.
         """
         if not 0 <= start <= stop <= len(self.customers):
             last = len(self.customers) - 1
@@ -198,6 +202,8 @@ class Month:
             if self.one is None:
                 self.one = bound(live_rows, *self.inputs, start, stop, self.fresh)
             self.one(*self.inputs, start, stop, self.fresh)
+        elif (cuts := blocks(stop - start)) is not None:
+            live_blocks(*self.inputs, start + cuts, self.fresh)
         else:
             live_rows(*self.inputs, start, stop, self.fresh)
         if self.cv > 0 and (stop - start != 1 or self.customers.left_outside[start]):
@@ -426,6 +432,15 @@ def month_rows(c, market, k, tables, draws, recommendations, warnings, start, st
 
 live_rows = kernel(month_rows)
 """``month_rows`` compiled."""
+
+
+def _month_blocks(c, market, k, tables, draws, recommendations, warnings, cuts, fresh):
+    for block in numba.prange(cuts.shape[0] - 1):
+        live_rows(c, market, k, tables, draws, recommendations, warnings, cuts[block], cuts[block + 1], fresh)
+
+
+live_blocks = kernel(_month_blocks, parallel=True)
+"""``month_rows`` of the blocks of customers between ``cuts``, on several threads (``compiling.blocks``)."""
 
 
 class Tastes(NamedTuple):

@@ -1,10 +1,13 @@
 """The compiled kernels: kept on disk only while the sources are unchanged, and guarded where they check nothing."""
 
+import dataclasses
 import pickle
 import shutil
+import threading
 
 import numba
 import numpy as np
+import pandas as pd
 import pytest
 
 from sim import LoyaltyModel
@@ -76,3 +79,30 @@ def test_what_the_month_looks_up_is_what_the_equations_give_and_larger_counts_ar
         assert looked(table, probability, counts) == computed(probability, counts)  # exactly, not nearly
     with np.errstate(divide="ignore"):
         np.testing.assert_array_equal(tables.log_stay, np.log1p(-model.market.defection_hazard))
+
+
+def _everything(model):
+    c = model.customers
+    return model.results().drop(columns="scenario"), [np.copy(getattr(c, f.name)) for f in dataclasses.fields(c)]
+
+
+def test_a_market_lived_in_blocks_on_several_threads_gives_the_same_numbers(monkeypatch):
+    scenario = small_market(300, 14)
+    one_pass = _everything(LoyaltyModel(scenario, seed=8).run())
+    monkeypatch.setattr(compiling, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(compiling, "BLOCK", 37)
+    assert compiling.blocks(300) is not None and len(compiling.blocks(300)) == 10
+    in_blocks = _everything(LoyaltyModel(scenario, seed=8).run())
+    pd.testing.assert_frame_equal(in_blocks[0], one_pass[0], check_exact=True)
+    for ours, theirs in zip(in_blocks[1], one_pass[1], strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_only_the_main_thread_cuts_a_pass_into_blocks(monkeypatch):
+    monkeypatch.setattr(compiling, "PARALLEL_FROM", 0)
+    found = []
+    worker = threading.Thread(target=lambda: found.append(compiling.blocks(1_000)))
+    worker.start()
+    worker.join()
+    assert found == [None]
+    assert compiling.blocks(1_000) is not None or numba.get_num_threads() < 2
