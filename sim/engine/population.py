@@ -11,6 +11,7 @@ customers act.
 from __future__ import annotations
 
 from collections import namedtuple
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from dataclasses import field as dataclass_field
 from typing import Any, NamedTuple
@@ -20,6 +21,7 @@ from scipy import special
 
 from sim.behaviour import accounting, satisfaction, value
 from sim.behaviour.choice import logit_choice
+from sim.engine import compiling
 from sim.engine.parameters import Scenario
 
 KINDS = ("trait", "state", "last month")
@@ -243,8 +245,55 @@ class MonthDraws(NamedTuple):
 def draw_month(rng: np.random.Generator, customers: int) -> MonthDraws:
     """Draw one month's random numbers, always in the same order and shape."""
     noise = rng.standard_normal(customers)
-    failure, complaint, recovery, talk, hazard, review, choice, save = rng.random((8, customers))
+    failure, complaint, recovery, talk, hazard, review, choice, save = uniform_numbers(rng, (8, customers))
     return MonthDraws(noise, failure, complaint, recovery, talk, hazard, review, choice, save)
+
+
+def uniform_numbers(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    """``rng.random(shape)``: the same numbers, and ``rng`` left where that leaves it, on several threads if large.
+
+    For a market large enough to be cut into blocks (``compiling.blocks``)
+    and the default generator (PCG64, whose every uniform number takes one
+    step of its stream), each thread fills its share of the array from a
+    copy of the generator moved on to the share's first number.
+    """
+    rows, customers = shape
+    threads = numba_threads()
+    if compiling.blocks(customers) is None or threads < 2 or type(rng.bit_generator) is not np.random.PCG64:
+        return rng.random(shape)
+    out = np.empty(shape)
+    flat = out.reshape(-1)
+    state = rng.bit_generator.state
+    cuts = np.linspace(0, flat.size, threads + 1).astype(np.int64)
+
+    def fill(start: int, stop: int) -> None:
+        bits = np.random.PCG64()
+        bits.state = state
+        bits.advance(int(start))
+        np.random.Generator(bits).random(out=flat[start:stop])
+
+    list(_pool(threads).map(fill, cuts[:-1], cuts[1:]))
+    rng.bit_generator.advance(int(flat.size))
+    moved = rng.bit_generator.state
+    moved["has_uint32"], moved["uinteger"] = state["has_uint32"], state["uinteger"]  # untouched by uniform numbers
+    rng.bit_generator.state = moved
+    return out
+
+
+def numba_threads() -> int:
+    """How many threads the compiled passes use."""
+    import numba
+
+    return numba.get_num_threads()
+
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    if threads not in _pools:
+        _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="loyalty-draws")
+    return _pools[threads]
 
 
 def lognormal(rng: np.random.Generator, mean: float, cv: float, size: int) -> np.ndarray:

@@ -12,7 +12,7 @@ import pytest
 
 from sim import LoyaltyModel
 from sim.behaviour import chances
-from sim.engine import compiling
+from sim.engine import compiling, population
 from sim.engine.month import LOOKUP_COUNTS, Constants, MonthMarket, looked_up, lookups
 from tests.conftest import small_market
 
@@ -106,3 +106,17 @@ def test_only_the_main_thread_cuts_a_pass_into_blocks(monkeypatch):
     worker.join()
     assert found == [None]
     assert compiling.blocks(1_000) is not None or numba.get_num_threads() < 2
+
+
+def test_a_large_month_of_uniform_numbers_drawn_on_threads_is_the_generators_own(monkeypatch):
+    monkeypatch.setattr(compiling, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(population, "numba_threads", lambda: 3)
+    ours, theirs = np.random.default_rng(5), np.random.default_rng(5)
+    for rng in (ours, theirs):
+        rng.integers(0, 2**31, 3, dtype=np.int32)  # leaves half a step of the stream kept for the next 32-bit number
+    np.testing.assert_array_equal(population.uniform_numbers(ours, (8, 1001)), theirs.random((8, 1001)))
+    assert ours.bit_generator.state == theirs.bit_generator.state
+    next_ours, next_theirs = (rng.integers(0, 2**31, 5, dtype=np.int32) for rng in (ours, theirs))
+    np.testing.assert_array_equal(next_ours, next_theirs)
+    philox = np.random.Generator(np.random.Philox(5))  # a generator of another kind is drawn from as it is
+    assert population.uniform_numbers(philox, (2, 10)).shape == (2, 10)
