@@ -150,7 +150,8 @@ def chooses_again(utility, option, threshold):
         option: the index of the option asked about.
         threshold: probability in (0, 1]; 0 passes everyone.
     """
-    return chooses_again_at_odds(utility, option, log_odds(threshold), np.log(max(utility.shape[0] - 1, 1)))
+    bound = log_odds(threshold)
+    return chooses_again_at_odds(utility, option, bound, np.log(max(utility.shape[0] - 1, 1)), np.exp(bound))
 
 
 @jitable
@@ -162,10 +163,13 @@ def log_odds(threshold):
 
 
 @jitable
-def chooses_again_at_odds(utility, option, bound, log_others):
-    """``chooses_again`` given ``log_odds(threshold)`` (``bound``) and the log of the number of other options.
+def chooses_again_at_odds(utility, option, bound, log_others, odds):
+    """``chooses_again`` given ``log_odds(threshold)`` (``bound``), the log of the number of other options and ``odds``.
 
-    Both depend only on the threshold and the market, so the engine takes them once a month.
+    ``odds`` is ``exp(bound)``. All three depend only on the threshold and
+    the market, so the engine takes them once a month. The sum of
+    exponentials stops as soon as it exceeds the odds: its terms are never
+    negative, so it could not come back under them.
     """
     if bound == np.inf:
         return True
@@ -185,7 +189,9 @@ def chooses_again_at_odds(utility, option, bound, log_others):
     for k in range(utility.shape[0]):
         if k != option:
             total += np.exp(utility[k] - own)
-    return total <= np.exp(bound)
+            if total > odds:
+                return False
+    return True
 
 
 @jitable

@@ -72,9 +72,9 @@ SEGMENT_COUNTS = 5
 
 def _segment_rows(c, market, k, start, stop, codes, preferred, counts):
     utility = np.empty(market.n_firms + 1)
-    bound, log_others = attitude_bounds(market, k)
+    bound, log_others, odds = attitude_bounds(market, k)
     for i in range(start, stop):
-        code, favourite = segment_of(i, c, market, k, utility, bound, log_others)
+        code, favourite = segment_of(i, c, market, k, utility, bound, log_others, odds)
         codes[i] = code
         preferred[i] = favourite
         counts[c.firm[i], max(code, 0)] += 1
@@ -96,15 +96,16 @@ segment_blocks = kernel(_segment_blocks, parallel=True)
 @jitable
 def attitude_bounds(market, k):
     """What ``chooses_again`` takes of the attitude threshold and the market: the same for every customer."""
-    return log_odds(k.attitude_threshold), np.log(max(market.n_firms, 1))
+    bound = log_odds(k.attitude_threshold)
+    return bound, np.log(max(market.n_firms, 1)), np.exp(bound)
 
 
 @jitable
-def segment_of(i, c, market, k, utility, bound, log_others):
+def segment_of(i, c, market, k, utility, bound, log_others, odds):
     """Customer ``i``'s segment code towards its current firm and the other firm it is latently loyal to (or -1).
 
     ``utility`` is scratch space of one entry per option (see
-    ``loyalty_segments``); ``bound`` and ``log_others`` are ``attitude_bounds``.
+    ``loyalty_segments``); ``bound``, ``log_others`` and ``odds`` are ``attitude_bounds``.
     """
     outside = market.n_firms
     firm = c.firm[i]
@@ -124,11 +125,11 @@ def segment_of(i, c, market, k, utility, bound, log_others):
         utility,
     )
     served = firm < outside
-    attitude = served and chooses_again_at_odds(utility, firm, bound, log_others)
+    attitude = served and chooses_again_at_odds(utility, firm, bound, log_others, odds)
     code = loyalty_segment(attitude, tenure, k.patronage_months) if served else np.int8(-1)
     favourite = np.argmax(utility)
     elsewhere = not attitude and favourite < outside and favourite != firm
-    held = elsewhere and chooses_again_at_odds(utility, favourite, bound, log_others)
+    held = elsewhere and chooses_again_at_odds(utility, favourite, bound, log_others, odds)
     return code, favourite if held else -1
 
 
@@ -175,10 +176,10 @@ def firm_metrics(
     counts = update_segments(c, market, k, customers.loyalty, customers.preferred)
     tallies[:, HELD_FROM : HELD_FROM + len(HELD)] = counts[:, : len(HELD)]
     tallies[:, LATENT_ELSEWHERE] = counts[:, SEGMENT_COUNTS - 1]
-    tallies = tallies[:n_firms]
+    columns = tallies[:n_firms].T.copy()  # one sum per row, each contiguous
 
     def tally(name: str) -> np.ndarray:
-        return tallies[:, COLUMN[name]].copy()
+        return columns[COLUMN[name]]
 
     served, now, gains = tally("served"), tally("customers"), tally("gains")
     losses = tally("losses")

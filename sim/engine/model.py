@@ -179,9 +179,10 @@ class LoyaltyModel(mesa.Model):
 
     def _market_state(self) -> MarketState:
         """Gather the firms' current levers into arrays of shape (F+1,)."""
+        levers = [f.levers for f in self.firms]
 
         def lever(name: str, outside: float = 0.0) -> np.ndarray:
-            return np.array([getattr(f.levers, name) for f in self.firms] + [outside], dtype=float)
+            return np.array([getattr(each, name) for each in levers] + [outside], dtype=float)
 
         m = self.spec.market
         price = lever("price")

@@ -29,7 +29,7 @@ from sim.behaviour.choice import (
 )
 from sim.behaviour.compiled import jitable
 from sim.engine.compiling import blocks, bound, kernel
-from sim.engine.parameters import Scenario
+from sim.engine.parameters import Market, Scenario
 from sim.engine.population import Customers, MarketState, MonthDraws, outside_exposure
 
 
@@ -82,13 +82,16 @@ class Constants(NamedTuple):
     def of(cls, scenario: Scenario) -> Constants:
         """The constants of ``scenario``: its population's and market's values, by name."""
         p, m = scenario.population, scenario.market
-        values = {}
-        for name in cls._fields:
-            if name == "segment_spend":
-                values[name] = np.asarray(p.segment_spend, dtype=float)
-            else:
-                values[name] = float(getattr(m if name in type(m).model_fields else p, name))
+        values = {name: float(getattr(m, name)) for name in _MARKET_CONSTANTS}
+        values.update({name: float(getattr(p, name)) for name in _POPULATION_CONSTANTS})
+        values["segment_spend"] = np.asarray(p.segment_spend, dtype=float)
         return cls(**values)
+
+
+_MARKET_CONSTANTS = tuple(name for name in Constants._fields if name in Market.model_fields)
+_POPULATION_CONSTANTS = tuple(
+    name for name in Constants._fields if name not in Market.model_fields and name != "segment_spend"
+)
 
 
 MonthArrays = namedtuple(

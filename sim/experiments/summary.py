@@ -83,7 +83,7 @@ def steady_state_start(results: pd.DataFrame) -> pd.Series:
     first steady period.
     """
     starts = {}
-    results = results.reset_index(drop=True)  # stacked tables may repeat index labels
+    results = plain(results).reset_index(drop=True)  # stacked tables may repeat index labels
     scenarios = results["scenario"] if "scenario" in results else pd.Series("", index=results.index)
     for firm, rows in results.groupby("firm", sort=False):
         active = rows[rows.served > 0]
@@ -94,6 +94,20 @@ def steady_state_start(results: pd.DataFrame) -> pd.Series:
             cuts += [mser_truncation(means.loc[means.index >= first, column]) for column in STEADY_SERIES]
         starts[firm] = first + max(cuts)
     return pd.Series(starts, name="steady_from_period", dtype=int)
+
+
+def plain(results: pd.DataFrame) -> pd.DataFrame:
+    """``results`` without its ``attrs`` (the scenario that made it), a shallow copy: the same columns.
+
+    Pandas copies a frame's ``attrs`` deeply into every frame an operation
+    makes; with a whole scenario there, that copying took longer than the
+    summary's own arithmetic.
+    """
+    if not results.attrs:
+        return results
+    bare = results.copy(deep=False)
+    bare.attrs = {}
+    return bare
 
 
 def months_per_period(results: pd.DataFrame) -> int:
@@ -119,6 +133,7 @@ def per_replication(results: pd.DataFrame, start: pd.Series | None = None) -> pd
     the run's total. ``steady_from_month`` says from which month the
     steady-state figures are taken.
     """
+    results = plain(results)
     start = steady_state_start(results) if start is None else start
     months = months_per_period(results)
     first = results.firm.map(start).fillna(0)
@@ -160,6 +175,7 @@ def cohort_retention(results: pd.DataFrame, start: pd.Series | None = None) -> p
     unbroken tenure, exactly those of a year before who stayed). NaN when the
     run has no such pair of months.
     """
+    results = plain(results)
     start = steady_state_start(results) if start is None else start
     lag = 12 // months_per_period(results)
     rows = results[["seed", "firm", "period", "customers", "retained_year"]]
