@@ -44,7 +44,7 @@ def what_customers_say(satisfaction, served, draw, very_satisfied, dissatisfied,
     return select(recommends, np.int8(1), select(warns, np.int8(-1), np.int8(0)))
 
 
-def deliver(contacts, said, about, *, options, reach_satisfied, reach_dissatisfied):
+def deliver(contacts, said, about, *, options, reach_satisfied, reach_dissatisfied, into=None):
     """Count the messages each customer hears about each option.
 
     Args:
@@ -54,21 +54,32 @@ def deliver(contacts, said, about, *, options, reach_satisfied, reach_dissatisfi
         options: number of options (firms plus the outside option).
         reach_satisfied: how many contacts a recommendation reaches (capped at ``k``).
         reach_dissatisfied: how many contacts a warning reaches (capped at ``k``).
+        into: two int32 arrays of shape (options, customers) to count into
+            (their contents are replaced), instead of new ones.
 
     Returns:
         ``(recommendations, warnings)``: integer arrays (int32) of shape
         (options, customers).
     """
     reach = contacts.shape[1]
-    return _heard(contacts, said, about, options, min(reach_satisfied, reach), min(reach_dissatisfied, reach))
+    if into is None:
+        into = (
+            np.empty((options, contacts.shape[0]), dtype=np.int32),
+            np.empty((options, contacts.shape[0]), np.int32),
+        )
+    recommendations, warnings = into
+    _heard(
+        contacts, said, about, min(reach_satisfied, reach), min(reach_dissatisfied, reach), recommendations, warnings
+    )
+    return recommendations, warnings
 
 
-@njit(cache=True)
-def _heard(contacts, said, about, options, reach_satisfied, reach_dissatisfied):
+@njit(cache=True, nogil=True)
+def _heard(contacts, said, about, reach_satisfied, reach_dissatisfied, recommendations, warnings):
     """``deliver``'s counts, in one pass over the speakers: each message adds one to its listener's count."""
     customers = contacts.shape[0]
-    recommendations = np.zeros((options, customers), dtype=np.int32)
-    warnings = np.zeros((options, customers), dtype=np.int32)
+    recommendations[:] = 0
+    warnings[:] = 0
     for speaker in range(customers):
         if said[speaker] > 0:
             for j in range(reach_satisfied):
@@ -76,4 +87,3 @@ def _heard(contacts, said, about, options, reach_satisfied, reach_dissatisfied):
         elif said[speaker] < 0:
             for j in range(reach_dissatisfied):
                 warnings[about[speaker], contacts[speaker, j]] += 1
-    return recommendations, warnings

@@ -75,12 +75,15 @@ FOLDER = cache_folder()
 def kernel(function, parallel: bool = False):
     """``function`` compiled (``numba.njit``) and kept on disk for the present sources.
 
-    With ``parallel`` its ``numba.prange`` loops run on several threads (see ``blocks``).
+    With ``parallel`` its ``numba.prange`` loops run on several threads
+    (see ``blocks``). The compiled code lets go of Python's lock while it
+    runs, so that the other threads of the process (a study worker's own
+    communication, above all) never wait for a month to end, nor it for them.
     """
     saved = config.CACHE_DIR
     config.CACHE_DIR = str(FOLDER)
     try:
-        return numba.njit(cache=True, parallel=parallel)(function)
+        return numba.njit(cache=True, nogil=True, parallel=parallel)(function)
     finally:
         config.CACHE_DIR = saved
 

@@ -6,6 +6,7 @@ import itertools
 from collections import deque
 from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
+from typing import NamedTuple
 
 import mesa
 import numpy as np
@@ -42,6 +43,14 @@ def package_version() -> str:
 
 def _shown(value: object) -> str:
     return f"{value:g}" if isinstance(value, (int, float)) else repr(value)
+
+
+class MonthSpace(NamedTuple):
+    """The arrays a model's months draw their random numbers and count their word of mouth into, one set per model."""
+
+    draws: tuple[np.ndarray, np.ndarray]
+    heard: tuple[np.ndarray, np.ndarray]
+    fresh: np.ndarray
 
 
 class LoyaltyModel(mesa.Model):
@@ -110,9 +119,10 @@ class LoyaltyModel(mesa.Model):
         self.customers = create_customers(
             self.spec, self.market, self.rng, traits=np.random.default_rng([seed, TRAIT_STREAM])
         )
-        self.draws = None
-        self.recommendations = self.warnings = None
+        self.draws = None  # this month's random numbers (MonthDraws): the same arrays, drawn into anew each month
+        self.recommendations = self.warnings = None  # this month's word of mouth heard, likewise counted anew
         self.this_month: Month | None = None
+        self._space: MonthSpace | None = None
         self._burn_in(self.spec.market.burn_in_months)
         self.market = self._market_state()
         self.customers.loyalty[:], self.customers.preferred[:] = loyalty_segments(
@@ -270,18 +280,35 @@ class LoyaltyModel(mesa.Model):
 
     def _live_month(self, vectorised: bool) -> None:
         """Draw the month's random numbers, deliver last month's word of mouth, and let every customer live it."""
-        self.this_month = self.draws = self.recommendations = self.warnings = None  # last month's, freed first
-        self.draws = draw_month(self.rng, len(self.customers))
+        n, options = len(self.customers), self.n_firms + 1
+        if (
+            self._space is None
+        ):  # made once and reused: a month's fresh arrays cost the memory system more than they hold
+            self._space = MonthSpace(
+                (np.empty(n), np.empty((8, n))),
+                (np.empty((options, n), np.int32), np.empty((options, n), np.int32)),
+                np.empty(n),
+            )
+        self.draws = draw_month(self.rng, n, into=self._space.draws)
         p = self.spec.population
         self.recommendations, self.warnings = word_of_mouth.deliver(
             self.contacts,
             self.customers.said,
             self.customers.served_firm,
-            options=self.n_firms + 1,
+            options=options,
             reach_satisfied=p.reach_satisfied,
             reach_dissatisfied=p.reach_dissatisfied,
+            into=self._space.heard,
         )
-        self.this_month = Month(self.customers, self.market, self.spec, self.draws, self.recommendations, self.warnings)
+        self.this_month = Month(
+            self.customers,
+            self.market,
+            self.spec,
+            self.draws,
+            self.recommendations,
+            self.warnings,
+            fresh=self._space.fresh,
+        )
         if vectorised:
             self.this_month.live(0, len(self.customers))
         else:

@@ -178,9 +178,12 @@ class Month:
         draws: MonthDraws,
         recommendations: np.ndarray,
         warnings: np.ndarray,
+        fresh: np.ndarray | None = None,
     ) -> None:
         self.customers = customers
-        self.fresh = np.empty(len(customers))
+        self.fresh = (
+            np.empty(len(customers)) if fresh is None else fresh
+        )  # written for, and read by, the outside leavers
         lean = MonthArrays(*(getattr(customers, name) for name in MonthArrays._fields))
         seen = MonthMarket(*(getattr(market, name) for name in MonthMarket._fields))
         self.constants = k = Constants.of(scenario)

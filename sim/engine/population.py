@@ -242,26 +242,34 @@ class MonthDraws(NamedTuple):
     save: np.ndarray
 
 
-def draw_month(rng: np.random.Generator, customers: int) -> MonthDraws:
-    """Draw one month's random numbers, always in the same order and shape."""
-    noise = rng.standard_normal(customers)
-    failure, complaint, recovery, talk, hazard, review, choice, save = uniform_numbers(rng, (8, customers))
+def draw_month(
+    rng: np.random.Generator, customers: int, into: tuple[np.ndarray, np.ndarray] | None = None
+) -> MonthDraws:
+    """Draw one month's random numbers, always in the same order and shape.
+
+    ``into`` is where to draw them instead of into new arrays: an array of
+    shape (customers,) for the service noise and one of (8, customers) for
+    the uniform numbers (a model draws every month into the same two, which
+    spares the memory system a fresh allocation a month).
+    """
+    noise, uniform = (np.empty(customers), np.empty((8, customers))) if into is None else into
+    rng.standard_normal(out=noise)
+    failure, complaint, recovery, talk, hazard, review, choice, save = uniform_numbers(rng, uniform)
     return MonthDraws(noise, failure, complaint, recovery, talk, hazard, review, choice, save)
 
 
-def uniform_numbers(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
-    """``rng.random(shape)``: the same numbers, and ``rng`` left where that leaves it, on several threads if large.
+def uniform_numbers(rng: np.random.Generator, out: np.ndarray) -> np.ndarray:
+    """``rng.random(out=out)``: the same numbers, and ``rng`` left where that leaves it, on several threads if large.
 
     For a market large enough to be cut into blocks (``compiling.blocks``)
     and the default generator (PCG64, whose every uniform number takes one
-    step of its stream), each thread fills its share of the array from a
-    copy of the generator moved on to the share's first number.
+    step of its stream), each thread fills its share of ``out`` (C-ordered,
+    of shape (rows, customers)) from a copy of the generator moved on to the
+    share's first number. Returns ``out``.
     """
-    rows, customers = shape
     threads = numba_threads()
-    if compiling.blocks(customers) is None or threads < 2 or type(rng.bit_generator) is not np.random.PCG64:
-        return rng.random(shape)
-    out = np.empty(shape)
+    if compiling.blocks(out.shape[-1]) is None or threads < 2 or type(rng.bit_generator) is not np.random.PCG64:
+        return rng.random(out=out)
     flat = out.reshape(-1)
     state = rng.bit_generator.state
     cuts = np.linspace(0, flat.size, threads + 1).astype(np.int64)

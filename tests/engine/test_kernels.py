@@ -114,9 +114,20 @@ def test_a_large_month_of_uniform_numbers_drawn_on_threads_is_the_generators_own
     ours, theirs = np.random.default_rng(5), np.random.default_rng(5)
     for rng in (ours, theirs):
         rng.integers(0, 2**31, 3, dtype=np.int32)  # leaves half a step of the stream kept for the next 32-bit number
-    np.testing.assert_array_equal(population.uniform_numbers(ours, (8, 1001)), theirs.random((8, 1001)))
+    np.testing.assert_array_equal(population.uniform_numbers(ours, np.empty((8, 1001))), theirs.random((8, 1001)))
     assert ours.bit_generator.state == theirs.bit_generator.state
     next_ours, next_theirs = (rng.integers(0, 2**31, 5, dtype=np.int32) for rng in (ours, theirs))
     np.testing.assert_array_equal(next_ours, next_theirs)
     philox = np.random.Generator(np.random.Philox(5))  # a generator of another kind is drawn from as it is
-    assert population.uniform_numbers(philox, (2, 10)).shape == (2, 10)
+    assert population.uniform_numbers(philox, np.empty((2, 10))).shape == (2, 10)
+
+
+def test_a_month_drawn_into_last_months_arrays_holds_the_numbers_of_new_ones():
+    space = (np.full(500, np.nan), np.full((8, 500), np.nan))
+    ours, theirs = np.random.default_rng(2), np.random.default_rng(2)
+    for _ in range(2):
+        into = population.draw_month(ours, 500, into=space)
+        fresh = population.draw_month(theirs, 500)
+        assert into.service_noise is space[0] and np.shares_memory(into.save, space[1])
+        for drawn, new in zip(into, fresh, strict=True):
+            np.testing.assert_array_equal(drawn, new)
