@@ -61,16 +61,18 @@ def deliver(contacts, said, about, *, options, reach_satisfied, reach_dissatisfi
         ``(recommendations, warnings)``: integer arrays (int32) of shape
         (options, customers).
     """
-    reach = contacts.shape[1]
+    customers, reach = contacts.shape
     if into is None:
-        into = (
-            np.empty((options, contacts.shape[0]), dtype=np.int32),
-            np.empty((options, contacts.shape[0]), np.int32),
-        )
+        into = (np.empty((options, customers), dtype=np.int32), np.empty((options, customers), dtype=np.int32))
     recommendations, warnings = into
-    _heard(
-        contacts, said, about, min(reach_satisfied, reach), min(reach_dissatisfied, reach), recommendations, warnings
-    )
+    # The compiled count checks the options and contacts it meets; the arrays' shapes are checked here.
+    for counts in into:
+        if counts.shape != (options, customers) or counts.dtype != np.int32 or not counts.flags.c_contiguous:
+            raise ValueError(f"word of mouth is counted into C-ordered int32 arrays of shape {(options, customers)}")
+    if len(said) != customers or len(about) != customers:
+        raise ValueError(f"said and about need one entry per customer ({customers})")
+    satisfied, dissatisfied = max(min(reach_satisfied, reach), 0), max(min(reach_dissatisfied, reach), 0)
+    _heard(contacts, said, about, satisfied, dissatisfied, recommendations, warnings)
     return recommendations, warnings
 
 
@@ -78,12 +80,18 @@ def deliver(contacts, said, about, *, options, reach_satisfied, reach_dissatisfi
 def _heard(contacts, said, about, reach_satisfied, reach_dissatisfied, recommendations, warnings):
     """``deliver``'s counts, in one pass over the speakers: each message adds one to its listener's count."""
     customers = contacts.shape[0]
+    options = recommendations.shape[0]
     recommendations[:] = 0
     warnings[:] = 0
     for speaker in range(customers):
-        if said[speaker] > 0:
-            for j in range(reach_satisfied):
-                recommendations[about[speaker], contacts[speaker, j]] += 1
-        elif said[speaker] < 0:
-            for j in range(reach_dissatisfied):
-                warnings[about[speaker], contacts[speaker, j]] += 1
+        if said[speaker] == 0:
+            continue
+        topic = about[speaker]
+        if topic < 0 or topic >= options:
+            raise ValueError("a customer spoke about an option outside 0 to options - 1")
+        counts, reach = (recommendations, reach_satisfied) if said[speaker] > 0 else (warnings, reach_dissatisfied)
+        for j in range(reach):
+            listener = contacts[speaker, j]
+            if listener < 0 or listener >= customers:
+                raise ValueError("a contact list names a customer outside the market")
+            counts[topic, listener] += 1

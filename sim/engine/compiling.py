@@ -95,6 +95,15 @@ BLOCK = 8_192
 """Customers per block of a pass that runs on several threads."""
 
 
+_one_thread = False
+
+
+def one_thread() -> None:
+    """Keep every pass of this process's models on its one thread (``blocks``): the process is one of many workers."""
+    global _one_thread
+    _one_thread = True
+
+
 def blocks(customers: int) -> np.ndarray | None:
     """Where to cut ``customers`` into blocks for a pass on several threads, or ``None`` to stay on this one.
 
@@ -105,11 +114,13 @@ def blocks(customers: int) -> np.ndarray | None:
     started from two threads at once. Every pass gives the same numbers
     however it is cut (each customer's month and segment read only its own
     row, and the sums over customers are taken in one thread, in order), so
-    this changes the time a run takes, never its results.
+    this changes the time a run takes, never its results. A process that
+    runs one of many simulations at a time (a study's worker process) says
+    so with ``one_thread``.
     """
-    if customers < PARALLEL_FROM or numba.get_num_threads() < 2:
+    if customers < PARALLEL_FROM or _one_thread or threading.current_thread() is not threading.main_thread():
         return None
-    if threading.current_thread() is not threading.main_thread():
+    if numba.get_num_threads() < 2:
         return None
     return np.append(np.arange(0, customers, BLOCK, dtype=np.int64), np.int64(customers))
 

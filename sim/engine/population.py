@@ -267,9 +267,11 @@ def uniform_numbers(rng: np.random.Generator, out: np.ndarray) -> np.ndarray:
     of shape (rows, customers)) from a copy of the generator moved on to the
     share's first number. Returns ``out``.
     """
-    threads = numba_threads()
-    if compiling.blocks(out.shape[-1]) is None or threads < 2 or type(rng.bit_generator) is not np.random.PCG64:
+    if compiling.blocks(out.shape[-1]) is None or type(rng.bit_generator) is not np.random.PCG64:
         return rng.random(out=out)
+    if not out.flags.c_contiguous:
+        raise ValueError("uniform numbers are drawn into a C-ordered array")
+    threads = numba_threads()
     flat = out.reshape(-1)
     state = rng.bit_generator.state
     cuts = np.linspace(0, flat.size, threads + 1).astype(np.int64)

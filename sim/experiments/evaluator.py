@@ -373,7 +373,7 @@ def _process_context() -> multiprocessing.context.BaseContext:
 
 
 def _start_worker(parent: int) -> None:
-    """In a worker: die on Ctrl-C without a traceback, and die with the process that started the pool.
+    """In a worker: die on Ctrl-C without a traceback, die with the process that started the pool, use one core.
 
     The main process reports an interrupt. A main process killed outright
     (SIGKILL, or the machine's out-of-memory killer) cannot stop its workers:
@@ -383,6 +383,9 @@ def _start_worker(parent: int) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held back while the fork server started
+    from sim.engine import compiling
+
+    compiling.one_thread()  # the pool has a worker per core: a large market's passes stay on this one
     die_with(parent)
 
 

@@ -263,6 +263,32 @@ def test_every_message_is_heard_once_by_each_contact_it_reaches():
     np.testing.assert_array_equal(bad, expected[-1])
 
 
+def test_word_of_mouth_about_no_option_or_to_no_customer_is_refused_not_counted_astray():
+    contacts = np.array([[1], [0]], dtype=np.int32)
+    said = np.array([1, -1], dtype=np.int8)
+    with pytest.raises(ValueError, match="outside 0 to options - 1"):
+        word_of_mouth.deliver(contacts, said, np.array([0, 2]), options=2, reach_satisfied=1, reach_dissatisfied=1)
+    with pytest.raises(ValueError, match="outside the market"):
+        word_of_mouth.deliver(
+            np.array([[1], [7]], dtype=np.int32),
+            said,
+            np.array([0, 1]),
+            options=2,
+            reach_satisfied=1,
+            reach_dissatisfied=1,
+        )
+    with pytest.raises(ValueError, match="int32 arrays of shape"):
+        word_of_mouth.deliver(
+            contacts,
+            said,
+            np.array([0, 1]),
+            options=2,
+            reach_satisfied=1,
+            reach_dissatisfied=1,
+            into=(np.zeros((2, 2), np.int64), np.zeros((2, 2), np.int32)),
+        )
+
+
 def test_contact_network_has_no_self_contacts():
     contacts = word_of_mouth.contact_network(np.random.default_rng(1), 50, 10)
     assert contacts.shape == (50, 10)

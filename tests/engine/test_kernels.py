@@ -106,6 +106,8 @@ def test_only_the_main_thread_cuts_a_pass_into_blocks(monkeypatch):
     worker.join()
     assert found == [None]
     assert compiling.blocks(1_000) is not None or numba.get_num_threads() < 2
+    monkeypatch.setattr(compiling, "_one_thread", True)  # a study's worker process: one of many at a time
+    assert compiling.blocks(1_000) is None
 
 
 def test_a_large_month_of_uniform_numbers_drawn_on_threads_is_the_generators_own(monkeypatch):

@@ -64,6 +64,19 @@ def test_an_evaluator_entered_twice_stays_open_until_the_outer_block_ends():
     assert runner._pool is None
 
 
+def models_stay_on_one_thread() -> bool:
+    from sim.engine import compiling
+
+    return compiling.blocks(10**6) is None
+
+
+def test_a_pool_worker_keeps_even_a_large_markets_passes_on_its_one_thread():
+    # The pool has a worker per core, each in its main thread: cutting a market into blocks on every core there
+    # would start a thread per core in every worker.
+    with ProcessPool(1) as pool:
+        assert pool.map(models_stay_on_one_thread, [()]) == [True]
+
+
 def worker_settings() -> tuple[str | None, str | None]:
     return os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("OMP_NUM_THREADS")
 
