@@ -42,6 +42,8 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sim.engine import compiling
+
 if TYPE_CHECKING:
     from distributed import Client
 
@@ -383,8 +385,6 @@ def _start_worker(parent: int) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held back while the fork server started
-    from sim.engine import compiling
-
     compiling.one_thread()  # the pool has a worker per core: a large market's passes stay on this one
     die_with(parent)
 
