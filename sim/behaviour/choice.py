@@ -103,14 +103,6 @@ def what_the_settled_ignore(settled, habit, rivals_recommended):
     return select(settled, 0.0, habit), select(settled, 0, rivals_recommended)
 
 
-@jitable
-def reviews(prompts, draw, base, prompted_probability, unfairness=0.0):
-    """Whether each customer reconsiders this month: ``draw < review_probability(...)``."""
-    return draw < review_probability(
-        prompts, base=base, prompted_probability=prompted_probability, unfairness=unfairness
-    )
-
-
 def choice_probabilities(utility):
     """Logit probabilities over the options, axis 0: ``exp(U_k) / sum_j exp(U_j)``.
 
@@ -150,27 +142,34 @@ def chooses_again(utility, option, threshold):
         option: the index of the option asked about.
         threshold: probability in (0, 1]; 0 passes everyone.
     """
-    bound = log_odds(threshold)
-    return chooses_again_at_odds(utility, option, bound, np.log(max(utility.shape[0] - 1, 1)), np.exp(bound))
+    return chooses_again_within(utility, option, choice_bounds(threshold, utility.shape[0]))
 
 
 @jitable
-def log_odds(threshold):
-    """``log((1 - threshold) / threshold)``, as ``chooses_again`` needs it: ``inf`` at 0 or less, ``-inf`` at 1 up."""
-    if threshold <= 0:
-        return np.inf
-    return np.log1p(-threshold) - np.log(threshold) if threshold < 1 else -np.inf
+def choice_bounds(threshold, options):
+    """What ``chooses_again`` makes of its threshold among ``options`` options, the same for every customer.
 
-
-@jitable
-def chooses_again_at_odds(utility, option, bound, log_others, odds):
-    """``chooses_again`` given ``log_odds(threshold)`` (``bound``), the log of the number of other options and ``odds``.
-
-    ``odds`` is ``exp(bound)``. All three depend only on the threshold and
-    the market, so the engine takes them once a month. The sum of
-    exponentials stops as soon as it exceeds the odds: its terms are never
-    negative, so it could not come back under them.
+    ``(bound, log_others, odds)``: the log odds ``log((1 - threshold) /
+    threshold)`` (``inf`` at a threshold of 0 or less, ``-inf`` at 1 or
+    more), the log of the number of other options, and the odds themselves.
     """
+    if threshold <= 0:
+        bound = np.inf
+    elif threshold < 1:
+        bound = np.log1p(-threshold) - np.log(threshold)
+    else:
+        bound = -np.inf
+    return bound, np.log(max(options - 1, 1)), np.exp(bound)
+
+
+@jitable
+def chooses_again_within(utility, option, bounds):
+    """``chooses_again`` given its ``choice_bounds``, which the engine takes once a month.
+
+    The sum of exponentials stops as soon as it exceeds the odds: its terms
+    are never negative, so it could not come back under them.
+    """
+    bound, log_others, odds = bounds
     if bound == np.inf:
         return True
     own = utility[option]

@@ -104,6 +104,11 @@ def one_thread() -> None:
     _one_thread = True
 
 
+def threads() -> int:
+    """How many threads a pass cut into ``blocks`` runs on: numba's, for the compiled passes and the draws alike."""
+    return numba.get_num_threads()
+
+
 def blocks(customers: int) -> np.ndarray | None:
     """Where to cut ``customers`` into blocks for a pass on several threads, or ``None`` to stay on this one.
 
@@ -120,7 +125,7 @@ def blocks(customers: int) -> np.ndarray | None:
     """
     if customers < PARALLEL_FROM or _one_thread or threading.current_thread() is not threading.main_thread():
         return None
-    if numba.get_num_threads() < 2:
+    if threads() < 2:
         return None
     return np.append(np.arange(0, customers, BLOCK, dtype=np.int64), np.int64(customers))
 

@@ -12,7 +12,7 @@ import numba
 import numpy as np
 
 from sim.behaviour import accounting, value
-from sim.behaviour.choice import chooses_again_at_odds, log_odds
+from sim.behaviour.choice import choice_bounds, chooses_again_within
 from sim.behaviour.compiled import jitable
 from sim.behaviour.segments import SEGMENT_NAMES, loyalty_segment
 from sim.engine.compiling import blocks, kernel
@@ -72,9 +72,9 @@ SEGMENT_COUNTS = 5
 
 def _segment_rows(c, market, k, start, stop, codes, preferred, counts):
     utility = np.empty(market.n_firms + 1)
-    bound, log_others, odds = attitude_bounds(market, k)
+    bounds = choice_bounds(k.attitude_threshold, market.n_firms + 1)
     for i in range(start, stop):
-        code, favourite = segment_of(i, c, market, k, utility, bound, log_others, odds)
+        code, favourite = segment_of(i, c, market, k, utility, bounds)
         codes[i] = code
         preferred[i] = favourite
         counts[c.firm[i], max(code, 0)] += 1
@@ -94,18 +94,11 @@ segment_blocks = kernel(_segment_blocks, parallel=True)
 
 
 @jitable
-def attitude_bounds(market, k):
-    """What ``chooses_again`` takes of the attitude threshold and the market: the same for every customer."""
-    bound = log_odds(k.attitude_threshold)
-    return bound, np.log(max(market.n_firms, 1)), np.exp(bound)
-
-
-@jitable
-def segment_of(i, c, market, k, utility, bound, log_others, odds):
+def segment_of(i, c, market, k, utility, bounds):
     """Customer ``i``'s segment code towards its current firm and the other firm it is latently loyal to (or -1).
 
     ``utility`` is scratch space of one entry per option (see
-    ``loyalty_segments``); ``bound``, ``log_others`` and ``odds`` are ``attitude_bounds``.
+    ``loyalty_segments``); ``bounds`` are the attitude test's ``choice_bounds``.
     """
     outside = market.n_firms
     firm = c.firm[i]
@@ -125,11 +118,11 @@ def segment_of(i, c, market, k, utility, bound, log_others, odds):
         utility,
     )
     served = firm < outside
-    attitude = served and chooses_again_at_odds(utility, firm, bound, log_others, odds)
+    attitude = served and chooses_again_within(utility, firm, bounds)
     code = loyalty_segment(attitude, tenure, k.patronage_months) if served else np.int8(-1)
     favourite = np.argmax(utility)
     elsewhere = not attitude and favourite < outside and favourite != firm
-    held = elsewhere and chooses_again_at_odds(utility, favourite, bound, log_others, odds)
+    held = elsewhere and chooses_again_within(utility, favourite, bounds)
     return code, favourite if held else -1
 
 

@@ -281,9 +281,7 @@ class LoyaltyModel(mesa.Model):
     def _live_month(self, vectorised: bool) -> None:
         """Draw the month's random numbers, deliver last month's word of mouth, and let every customer live it."""
         n, options = len(self.customers), self.n_firms + 1
-        if (
-            self._space is None
-        ):  # made once and reused: a month's fresh arrays cost the memory system more than they hold
+        if self._space is None:  # made once, reused every month: no month maps and faults in arrays of its own
             self._space = MonthSpace(
                 (np.empty(n), np.empty((8, n))),
                 (np.empty((options, n), np.int32), np.empty((options, n), np.int32)),

@@ -271,7 +271,7 @@ def uniform_numbers(rng: np.random.Generator, out: np.ndarray) -> np.ndarray:
         return rng.random(out=out)
     if not out.flags.c_contiguous:
         raise ValueError("uniform numbers are drawn into a C-ordered array")
-    threads = numba_threads()
+    threads = compiling.threads()
     flat = out.reshape(-1)
     state = rng.bit_generator.state
     cuts = np.linspace(0, flat.size, threads + 1).astype(np.int64)
@@ -288,13 +288,6 @@ def uniform_numbers(rng: np.random.Generator, out: np.ndarray) -> np.ndarray:
     moved["has_uint32"], moved["uinteger"] = state["has_uint32"], state["uinteger"]  # untouched by uniform numbers
     rng.bit_generator.state = moved
     return out
-
-
-def numba_threads() -> int:
-    """How many threads the compiled passes use."""
-    import numba
-
-    return numba.get_num_threads()
 
 
 _pools: dict[int, ThreadPoolExecutor] = {}

@@ -53,7 +53,6 @@ CASES = [
     (chances.none_of, lambda: (uniform(), rng.integers(0, 40, N))),
     (choice.review_probability_given, lambda: (uniform(0, 0.2), uniform(), uniform(0, 0.5))),
     (choice.review_probability, lambda: (rng.integers(0, 6, N), uniform(0, 0.2), uniform(), uniform(0, 0.5))),
-    (choice.reviews, lambda: (rng.integers(0, 6, N), uniform(), uniform(0, 0.2), uniform(), uniform(0, 0.5))),
     (complaints.complains, lambda: (flags(), uniform(), uniform())),
     (complaints.is_recovered, lambda: (flags(), uniform(), uniform())),
     (prices.adapt_reference, lambda: (uniform(10, 40), uniform(10, 40), uniform())),
