@@ -36,7 +36,8 @@ from sim.experiments.calibration import (
 )
 from sim.experiments.calibration.cohorts import CohortCounts
 from sim.experiments.calibration.fit import _better_candidate, _predicted
-from sim.experiments.calibration.surface import Surface
+from sim.experiments.calibration.surface import Surface, bootstrap
+from sim.experiments.evaluator import ProcessPool
 from sim.outputs.scenario_toml import scenario_toml
 
 
@@ -266,6 +267,26 @@ def test_a_refit_starts_from_another_hill_of_the_likelihood_when_the_table_likes
     [helped] = surface.best(table, [np.array([0.25])], rivals=[np.array([0.5]), np.array([0.78])])
     assert alone == pytest.approx(0.2, abs=0.02)  # a local search stays on the hill it starts on
     assert helped == pytest.approx(0.8, abs=0.02)
+
+
+def test_the_bootstrap_fits_on_the_simulations_workers_are_those_fitted_here():
+    def churn(x):
+        return 0.1 + 0.05 * (x - 0.6) ** 2
+
+    xs = np.linspace(0, 1, 21)
+    rng = np.random.default_rng(5)
+    counts = [[CohortCounts(np.full(12, 1e4), rng.binomial(10**4, churn(x), 12).astype(float), 10**4)] * 3 for x in xs]
+    surface = Surface.fit(xs[:, None], counts, np.array([0.0]), np.array([1.0]))
+    table = retention_table(range(1, 13), np.cumprod(np.full(12, 1 - churn(0.6))), [800] * 12)
+    observed = table.upto(8)
+    here = bootstrap(surface, table, observed, np.array([0.5]), 9, np.random.default_rng(3), [np.array([0.9])])
+    with ProcessPool(2) as pool:
+        there = bootstrap(
+            surface, table, observed, np.array([0.5]), 9, np.random.default_rng(3), [np.array([0.9])], runner=pool
+        )
+    for mine, theirs in zip(here, there, strict=True):
+        assert np.array_equal(mine, theirs)
+    assert np.unique(here[0]).size > 1  # the replicates differ: each fitted its own resampled seeds and table
 
 
 def test_beyond_the_fit_window_the_band_predicts_what_the_same_finite_cohort_would_show():

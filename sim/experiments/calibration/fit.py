@@ -333,7 +333,14 @@ def calibrate(
             previous = (estimate, low, high)
             estimate = surface.best(observed, starts)
             replicates, _, _ = bootstrap_fits(
-                surface, table, observed, estimate, min(bootstrap, DESIGN_REPLICATES), rng, _rivals(points, simulated)
+                surface,
+                table,
+                observed,
+                estimate,
+                min(bootstrap, DESIGN_REPLICATES),
+                rng,
+                _rivals(points, simulated),
+                runner,
             )
             low, high = np.percentile(replicates, [tail, 100 - tail], axis=0)
             if round_ > 0 and _settled(previous, (estimate, low, high)) or round_ == MAX_ROUNDS - 1:
@@ -349,7 +356,9 @@ def calibrate(
             stage += [round_ + 2] * len(new)
 
         rivals = _rivals(points, simulated)
-        replicates, curves, last_rows = bootstrap_fits(surface, table, observed, estimate, bootstrap, rng, rivals)
+        replicates, curves, last_rows = bootstrap_fits(
+            surface, table, observed, estimate, bootstrap, rng, rivals, runner
+        )
         curve = surface.survival(estimate)
         replicates = _from_search(parameters, replicates)
         low, high = np.percentile(replicates, [tail, 100 - tail], axis=0)

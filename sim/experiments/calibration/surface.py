@@ -11,6 +11,7 @@ from scipy import optimize, special
 from sim.experiments.calibration.cohorts import CohortCounts
 from sim.experiments.calibration.observed import CalibrationError, RetentionTable, _log_likelihood, resample_table
 from sim.experiments.calibration.sbg import SbgFit, fit_sbg
+from sim.experiments.evaluator import Evaluator
 
 
 @dataclass
@@ -65,9 +66,9 @@ class Surface:
         distance = np.sqrt((offset**2).sum(axis=1))
         near = np.argpartition(distance, self.neighbours - 1)[: self.neighbours]
         reach = distance[near].max() * 1.1 + 1e-9
-        weight = (1 - (distance[near] / reach) ** 3) ** 3
-        features = _quadratic_features(offset[near]) * np.sqrt(weight)[:, None]
-        targets = (self.logits if logits is None else logits)[near] * np.sqrt(weight)[:, None]
+        root = np.sqrt((1 - (distance[near] / reach) ** 3) ** 3)[:, None]  # of the tricube weight
+        features = _quadratic_features(offset[near]) * root
+        targets = (self.logits if logits is None else logits)[near] * root
         gram = features.T @ features
         gram[np.diag_indices_from(gram)] += 1e-8 * np.trace(gram)  # a touch of ridge keeps sparse neighbourhoods stable
         coefficients = np.linalg.solve(gram, features.T @ targets)
@@ -107,11 +108,8 @@ class Surface:
 
 def _quadratic_features(u: np.ndarray) -> np.ndarray:
     """Columns 1, u_i and u_i * u_j (i <= j) of points ``u`` (points by parameters)."""
-    d = u.shape[1]
-    columns = (
-        [np.ones(len(u))] + [u[:, i] for i in range(d)] + [u[:, i] * u[:, j] for i in range(d) for j in range(i, d)]
-    )
-    return np.stack(columns, axis=1)
+    first, second = np.triu_indices(u.shape[1])  # (0, 0), (0, 1), ..., (1, 1), ...: i <= j in order
+    return np.concatenate([np.ones((len(u), 1)), u, u[:, first] * u[:, second]], axis=1)
 
 
 def spread_out(candidates: np.ndarray, taken: np.ndarray, count: int) -> np.ndarray:
@@ -134,8 +132,13 @@ def bootstrap(
     replicates: int,
     rng: np.random.Generator,
     rivals: Iterable[np.ndarray] = (),
+    runner: Evaluator | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Refit on resampled seeds and a resampled table, from the estimate and from the best of ``rivals``.
+
+    Every replicate's seeds and table are drawn here, in turn; the fits, each
+    a search of its own, run on ``runner``'s workers where it has more than
+    one (the simulations' workers, idle meanwhile), with the same results.
 
     Returns:
         Each replicate's fitted values, its surface curve, and the retention its resampled table shows at the fit
@@ -143,16 +146,34 @@ def bootstrap(
     """
     seeds = surface.counts.shape[1]
     rivals = list(rivals)
-    values, curves, last = [], [], []
+    drawn = []
     for _ in range(replicates):
         weights = np.bincount(rng.integers(seeds, size=seeds), minlength=seeds).astype(float)
-        logits = surface.refit(weights)
         window = resample_table(table, rng).upto(observed.last_period) if table.customers is not None else observed
+        drawn.append((weights, window))
+    if runner is None or runner.workers < 2 or replicates < 2:
+        fitted = fit_replicates(surface, estimate, rivals, drawn)
+    else:
+        parts = np.array_split(np.arange(replicates), min(replicates, 4 * runner.workers))
+        calls = [(surface, estimate, rivals, [drawn[i] for i in part]) for part in parts]
+        fitted = [each for part in runner.map(fit_replicates, calls) for each in part]
+    values, curves = zip(*fitted, strict=True)
+    return np.array(values), np.array(curves), np.array([window.retained[-1] for _, window in drawn])
+
+
+def fit_replicates(
+    surface: Surface, estimate: np.ndarray, rivals: list[np.ndarray], drawn: list[tuple[np.ndarray, RetentionTable]]
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per bootstrap replicate, the values its refitted surface finds best and the surface's curve there.
+
+    ``drawn`` holds each replicate's seeds' weights and its table (see ``bootstrap``).
+    """
+    fitted = []
+    for weights, window in drawn:
+        logits = surface.refit(weights)
         x = surface.best(window, [estimate], logits, rivals)
-        values.append(x)
-        curves.append(surface.survival(x, logits))
-        last.append(window.retained[-1])
-    return np.array(values), np.array(curves), np.array(last)
+        fitted.append((x, surface.survival(x, logits)))
+    return fitted
 
 
 def bootstrap_sbg(
