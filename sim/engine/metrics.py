@@ -366,7 +366,9 @@ def period_metrics(months: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]
     annual figure whatever the period's length.
     """
     first, last = months[0], months[-1]
-    row = {name: sum(m[name] for m in months) for name in FLOW_COLUMNS}
+    # Every flow of every month in one array, (months, flows, F), summed month by month in order.
+    flows = sum(np.array([[m[name] for name in FLOW_COLUMNS] for m in months]))
+    row = dict(zip(FLOW_COLUMNS, flows, strict=True))
     row["served"] = first["served"]
     row.update({name: last[name] for name in STOCK_COLUMNS})
     served = sum(m["served"] for m in months)

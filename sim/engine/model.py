@@ -31,6 +31,31 @@ TRAIT_STREAM = 1989
 """Second key of the generator of the traits drawn apart from the rest (``create_customers``'s ``traits``)."""
 CLV_MONTHS = 12
 """Months over which the ``clv`` column pools margin and retention."""
+_LEVERS_READ = (
+    "price",
+    "quality",
+    "care_spend",
+    "failure_rate",
+    "failure_severity",
+    "recovery_rate",
+    "exit_fee",
+    "contract_months",
+    "points_rate",
+    "points_cap",
+    "silver_after",
+    "gold_after",
+    "silver_perk",
+    "gold_perk",
+    "relational_bond",
+    "acquisition_spend",
+    "defection_hazard",
+    "save_rate",
+    "unit_cost",
+    "serving_cost",
+    "brand_investment",
+    "recovery_cost",
+)
+"""The firms' levers a month's ``MarketState`` is made of."""
 
 
 def package_version() -> str:
@@ -189,17 +214,18 @@ class LoyaltyModel(mesa.Model):
 
     def _market_state(self) -> MarketState:
         """Gather the firms' current levers into arrays of shape (F+1,)."""
-        levers = [f.levers for f in self.firms]
-
-        def lever(name: str, outside: float = 0.0) -> np.ndarray:
-            return np.array([getattr(each, name) for each in levers] + [outside], dtype=float)
-
+        # One table of every lever read, firms by rows and the outside option's zeros last; each lever is then one
+        # contiguous row of its transpose.
+        table = np.zeros((len(self.firms) + 1, len(_LEVERS_READ)))
+        table[:-1] = [[getattr(f.levers, name) for name in _LEVERS_READ] for f in self.firms]
+        columns = table.T.copy()
+        lever = dict(zip(_LEVERS_READ, columns, strict=True))
         m = self.spec.market
-        price = lever("price")
+        price = lever["price"]
         previous = np.array([f.previous_price for f in self.firms] + [0.0])
         previous_fee = np.array([f.previous_exit_fee for f in self.firms] + [0.0])
-        quality = lever("quality")
-        care = care_effect(lever("care_spend"), effect=m.care_effect, scale=m.care_scale)  # 0 for the outside option
+        quality = lever["quality"]
+        care = care_effect(lever["care_spend"], effect=m.care_effect, scale=m.care_scale)  # 0 for the outside option
         delivered = quality + care
         is_open = np.array([self.is_open(f) for f in self.firms] + [True])
         return MarketState(
@@ -208,30 +234,30 @@ class LoyaltyModel(mesa.Model):
             quality=quality,
             delivered_quality=delivered,
             quality_norm=self._quality_norm(delivered, is_open),
-            failure_rate=lever("failure_rate"),
-            failure_severity=lever("failure_severity"),
+            failure_rate=lever["failure_rate"],
+            failure_severity=lever["failure_severity"],
             image=np.array([f.image for f in self.firms] + [0.0]),
-            recovery_rate=lever("recovery_rate"),
-            exit_fee=lever("exit_fee"),
-            contract_months=lever("contract_months").astype(np.int64),
-            points_rate=lever("points_rate"),
-            points_cap=lever("points_cap"),
-            silver_after=lever("silver_after"),
-            gold_after=lever("gold_after"),
-            silver_perk=lever("silver_perk"),
-            gold_perk=lever("gold_perk"),
-            relational_bond=lever("relational_bond"),
-            welcome_offer=lever("acquisition_spend") / 12.0,
-            defection_hazard=lever("defection_hazard"),
-            save_rate=lever("save_rate"),
-            unit_cost=lever("unit_cost"),
-            serving_cost=lever("serving_cost"),
-            care_spend=lever("care_spend"),
-            brand_investment=lever("brand_investment"),
-            recovery_cost=lever("recovery_cost"),
-            acquisition_spend=lever("acquisition_spend"),
+            recovery_rate=lever["recovery_rate"],
+            exit_fee=lever["exit_fee"],
+            contract_months=lever["contract_months"].astype(np.int64),
+            points_rate=lever["points_rate"],
+            points_cap=lever["points_cap"],
+            silver_after=lever["silver_after"],
+            gold_after=lever["gold_after"],
+            silver_perk=lever["silver_perk"],
+            gold_perk=lever["gold_perk"],
+            relational_bond=lever["relational_bond"],
+            welcome_offer=lever["acquisition_spend"] / 12.0,
+            defection_hazard=lever["defection_hazard"],
+            save_rate=lever["save_rate"],
+            unit_cost=lever["unit_cost"],
+            serving_cost=lever["serving_cost"],
+            care_spend=lever["care_spend"],
+            brand_investment=lever["brand_investment"],
+            recovery_cost=lever["recovery_cost"],
+            acquisition_spend=lever["acquisition_spend"],
             price_rose=price > previous,
-            fee_fell=lever("exit_fee") < previous_fee,
+            fee_fell=lever["exit_fee"] < previous_fee,
             open=is_open,
         )
 
