@@ -24,7 +24,9 @@ from pathlib import Path
 
 import numba
 import numpy as np
-from numba.core import config
+from numba import types
+from numba.core import cgutils, config
+from numba.extending import intrinsic
 
 PACKAGE = Path(__file__).resolve().parent.parent
 SOURCES = ("behaviour", "engine")
@@ -141,3 +143,20 @@ def bound(compiled, *args):
     types = tuple(compiled.typeof_pyval(a) for a in args)
     compiled.compile(types)
     return compiled.overloads[types].entry_point
+
+
+@intrinsic
+def memory_at(typingctx, address):
+    """In compiled code: the memory at ``address``, a whole number (an array's ``ctypes.data``), for ``numba.carray``.
+
+    Handing compiled code the addresses of many arrays in one array of
+    whole numbers costs one argument instead of one each; the caller keeps
+    the arrays alive and vouches for their types and shapes.
+    """
+    if not isinstance(address, types.Integer):
+        return None
+
+    def pointer(context, builder, signature, arguments):
+        return builder.inttoptr(arguments[0], cgutils.voidptr_t)
+
+    return types.voidptr(address), pointer

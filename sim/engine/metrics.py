@@ -16,7 +16,8 @@ from sim.behaviour.choice import choice_bounds, chooses_again_within
 from sim.behaviour.compiled import jitable
 from sim.behaviour.segments import SEGMENT_NAMES, loyalty_segment
 from sim.engine.compiling import blocks, kernel
-from sim.engine.month import Constants, option_utilities, tastes_of
+from sim.engine.inputs import Constants
+from sim.engine.month import option_utilities, tastes_of
 from sim.engine.parameters import Scenario
 from sim.engine.population import Customers, MarketState
 

@@ -7,13 +7,13 @@ months, and every rate of the parameters is a monthly one.
 step by step, calling the equations of ``sim.behaviour``; it is compiled,
 with the equations it calls, into one pass (``live_rows``). The vectorised
 path passes every customer (``Month.live``); ``Customer.step`` passes its
-own row. Both run the same compiled code on the same arrays with the same
-draws, so they give identical results.
+own row, handing the compiled code the month's arrays by address
+(``one_row``). Both run the same compiled code on the same arrays with the
+same draws, so they give identical results.
 """
 
 from __future__ import annotations
 
-from collections import namedtuple
 from typing import NamedTuple
 
 import numba
@@ -28,87 +28,10 @@ from sim.behaviour.choice import (
     what_the_settled_ignore,
 )
 from sim.behaviour.compiled import jitable
-from sim.engine.compiling import blocks, bound, kernel
-from sim.engine.parameters import Market, Scenario
+from sim.engine.compiling import blocks, bound, kernel, memory_at
+from sim.engine.inputs import Constants, MonthArrays, MonthMarket, addresses
+from sim.engine.parameters import Scenario
 from sim.engine.population import Customers, MarketState, MonthDraws, outside_exposure
-
-
-class Constants(NamedTuple):
-    """The scenario's numbers that the compiled passes use (a customer's month, its segments, the books)."""
-
-    service_noise: float
-    satisfaction_offset: float
-    performance_weight: float
-    adequate_quality: float
-    satisfaction_slope: float
-    shortfall_weight: float
-    tolerance: float
-    expectation_adaptation: float
-    dissatisfied: float
-    recovered_satisfaction: float
-    fair_price_rise: float
-    unfair_price_loss: float
-    trust_gain: float
-    trust_loss: float
-    recovery_boost: float
-    unrecovered_loss: float
-    trust_prior: float
-    trust_forgetting: float
-    word_of_mouth_gain: float
-    word_of_mouth_loss: float
-    very_satisfied: float
-    talk_satisfied: float
-    talk_dissatisfied: float
-    segment_spend: np.ndarray
-    spend_growth: float
-    spend_growth_months: float
-    delighted_review_factor: float
-    prompted_review_probability: float
-    promise_weight: float
-    reference_adaptation: float
-    trust_weight: float
-    price_tolerance: float
-    loss_aversion: float
-    reference_weight: float
-    outside_value: float
-    perk_months: float
-    bond_months: float
-    attitude_threshold: float
-    patronage_months: float
-    serving_cost_floor: float
-    serving_cost_months: float
-
-    @classmethod
-    def of(cls, scenario: Scenario) -> Constants:
-        """The constants of ``scenario``: its population's and market's values, by name."""
-        p, m = scenario.population, scenario.market
-        values = {name: float(getattr(m, name)) for name in _MARKET_CONSTANTS}
-        values.update({name: float(getattr(p, name)) for name in _POPULATION_CONSTANTS})
-        values["segment_spend"] = np.asarray(p.segment_spend, dtype=float)
-        return cls(**values)
-
-
-_MARKET_CONSTANTS = tuple(name for name in Constants._fields if name in Market.model_fields)
-_POPULATION_CONSTANTS = tuple(
-    name for name in Constants._fields if name not in Market.model_fields and name != "segment_spend"
-)
-
-
-MonthArrays = namedtuple(
-    "MonthArrays",
-    "firm tenure expectation reference_price trust points segment settled outside_proneness review_propensity "
-    "complaint_propensity w_quality w_price w_image effort exit_fee_paid referred by_referral served_by_referral "
-    "served_firm served_tenure volume satisfaction failed left_outside complained recovered said",
-)
-"""The customer arrays a month reads or writes (of ``Customers``): all the compiled month is handed."""
-MonthMarket = namedtuple(
-    "MonthMarket",
-    "n_firms price quality delivered_quality quality_norm failure_rate failure_severity image recovery_rate "
-    "exit_fee contract_months points_rate points_cap silver_after gold_after silver_perk gold_perk "
-    "relational_bond welcome_offer defection_hazard save_rate price_rose fee_fell open",
-)
-"""What of ``MarketState`` a customer's month reads. Handing the compiled code no more than it reads
-matters on the per-agent path, where each customer's call passes every array anew."""
 
 
 class Lookups(NamedTuple):
@@ -190,7 +113,7 @@ class Month:
         self.inputs = (lean, seen, k, lookups(k, seen), draws, recommendations, warnings)
         self.cv = scenario.population.outside_proneness_cv
         self.shared = scenario.population.outside_shared_share
-        self.one = None  # the compiled month for one customer, bound to these arrays' types
+        self.one = None  # one customer's compiled month and its arguments (arrays by address), made when first asked
 
     def live(self, start: int, stop: int) -> None:
         """Customers ``start`` to ``stop - 1`` live the month (``month_rows``, compiled).
@@ -206,8 +129,12 @@ class Month:
             raise IndexError(f"customers {start} to {stop - 1}: the market has customers 0 to {last}")
         if stop - start == 1:
             if self.one is None:
-                self.one = bound(live_rows, *self.inputs, start, stop, self.fresh)
-            self.one(*self.inputs, start, stop, self.fresh)
+                _, seen, k, tables, *_ = self.inputs
+                where = addresses(self.inputs, self.fresh)
+                sizes = (len(self.customers), seen.n_firms + 1, seen.n_firms, seen.quality_norm)
+                self.one = (bound(one_row, where, *sizes, k, tables, start), (where, *sizes, k, tables))
+            call, arguments = self.one
+            call(*arguments, start)
         elif (cuts := blocks(stop - start)) is not None:
             live_blocks(*self.inputs, start + cuts, self.fresh)
         else:
@@ -248,11 +175,13 @@ def month_rows(c, market, k, tables, draws, recommendations, warnings, start, st
     options = outside + 1
     trust_now = np.empty(options)
     utility = np.empty(options)
-    # Spend depends on the customer only through its tenure, a whole number of months: each tenure's once.
-    spend_by_tenure = np.empty(c.tenure[start:stop].max() + 1 if stop > start else 0)
+    # Spend depends on the customer only through its tenure, a whole number of months: each tenure's once, from the
+    # shortest in the range to the longest (one customer's month computes its own only).
+    shortest = c.tenure[start:stop].min() if stop > start else 0
+    spend_by_tenure = np.empty(c.tenure[start:stop].max() + 1 - shortest if stop > start else 0)
     for months_with in range(spend_by_tenure.shape[0]):
         spend_by_tenure[months_with] = accounting.spend_multiplier(
-            months_with, growth=k.spend_growth, months=k.spend_growth_months
+            shortest + months_with, growth=k.spend_growth, months=k.spend_growth_months
         )
     for i in range(start, stop):
         firm = c.firm[i]
@@ -352,7 +281,7 @@ def month_rows(c, market, k, tables, draws, recommendations, warnings, start, st
         #    above a share of it that all face alike.
         volume = 0.0
         if served:
-            volume = k.segment_spend[c.segment[i]] * spend_by_tenure[tenure]
+            volume = k.segment_spend[c.segment[i]] * spend_by_tenure[tenure - shortest]
         points = c.points[i]
         rivals_recommended = 0
         for option in range(outside):
@@ -447,6 +376,95 @@ def _month_blocks(c, market, k, tables, draws, recommendations, warnings, cuts, 
 
 live_blocks = kernel(_month_blocks, parallel=True)
 """``month_rows`` of the blocks of customers between ``cuts``, on several threads (``compiling.blocks``)."""
+
+
+@jitable
+def _at(where, j, shape, dtype):
+    return numba.carray(memory_at(where[j]), shape, dtype)
+
+
+def _one_row(where, n, options, n_firms, quality_norm, k, tables, i):
+    """Customer ``i``'s month (``month_rows``), its arrays handed by address (``addresses``) rather than one by one.
+
+    The same compiled month on the same memory: the arrays are those of the
+    month, read where they lie. One customer's call (``Customer.step``) then
+    costs little more than its own month, where taking some sixty arrays
+    as arguments cost several times that.
+    """
+    f8, b1, i1, i2, i4 = np.float64, np.bool_, np.int8, np.int16, np.int32
+    c = MonthArrays(
+        _at(where, 0, n, i2),  # firm
+        _at(where, 1, n, i4),  # tenure
+        _at(where, 2, n, f8),  # expectation
+        _at(where, 3, n, f8),  # reference_price
+        _at(where, 4, (options, n), f8),  # trust
+        _at(where, 5, n, f8),  # points
+        _at(where, 6, n, i1),  # segment
+        _at(where, 7, n, b1),  # settled
+        _at(where, 8, n, f8),  # outside_proneness
+        _at(where, 9, n, f8),  # review_propensity
+        _at(where, 10, n, f8),  # complaint_propensity
+        _at(where, 11, n, f8),  # w_quality
+        _at(where, 12, n, f8),  # w_price
+        _at(where, 13, n, f8),  # w_image
+        _at(where, 14, n, f8),  # effort
+        _at(where, 15, n, f8),  # exit_fee_paid
+        _at(where, 16, n, b1),  # referred
+        _at(where, 17, n, b1),  # by_referral
+        _at(where, 18, n, b1),  # served_by_referral
+        _at(where, 19, n, i2),  # served_firm
+        _at(where, 20, n, i4),  # served_tenure
+        _at(where, 21, n, f8),  # volume
+        _at(where, 22, n, f8),  # satisfaction
+        _at(where, 23, n, b1),  # failed
+        _at(where, 24, n, b1),  # left_outside
+        _at(where, 25, n, b1),  # complained
+        _at(where, 26, n, b1),  # recovered
+        _at(where, 27, n, i1),  # said
+    )
+    market = MonthMarket(
+        n_firms,
+        _at(where, 28, options, f8),  # price
+        _at(where, 29, options, f8),  # quality
+        _at(where, 30, options, f8),  # delivered_quality
+        quality_norm,
+        _at(where, 31, options, f8),  # failure_rate
+        _at(where, 32, options, f8),  # failure_severity
+        _at(where, 33, options, f8),  # image
+        _at(where, 34, options, f8),  # recovery_rate
+        _at(where, 35, options, f8),  # exit_fee
+        _at(where, 36, options, np.int64),  # contract_months
+        _at(where, 37, options, f8),  # points_rate
+        _at(where, 38, options, f8),  # points_cap
+        _at(where, 39, options, f8),  # silver_after
+        _at(where, 40, options, f8),  # gold_after
+        _at(where, 41, options, f8),  # silver_perk
+        _at(where, 42, options, f8),  # gold_perk
+        _at(where, 43, options, f8),  # relational_bond
+        _at(where, 44, options, f8),  # welcome_offer
+        _at(where, 45, options, f8),  # defection_hazard
+        _at(where, 46, options, f8),  # save_rate
+        _at(where, 47, options, b1),  # price_rose
+        _at(where, 48, options, b1),  # fee_fell
+        _at(where, 49, options, b1),  # open
+    )
+    draws = MonthDraws(
+        _at(where, 50, n, f8),  # service_noise
+        _at(where, 51, n, f8),  # failure
+        _at(where, 52, n, f8),  # complaint
+        _at(where, 53, n, f8),  # recovery
+        _at(where, 54, n, f8),  # talk
+        _at(where, 55, n, f8),  # hazard
+        _at(where, 56, n, f8),  # review
+        _at(where, 57, n, f8),  # choice
+        _at(where, 58, n, f8),  # save
+    )
+    recommendations, warnings = _at(where, 59, (options, n), i4), _at(where, 60, (options, n), i4)
+    live_rows(c, market, k, tables, draws, recommendations, warnings, i, i + 1, _at(where, 61, n, f8))
+
+
+one_row = kernel(_one_row)
+"""``_one_row`` compiled."""
 
 
 class Tastes(NamedTuple):

@@ -13,7 +13,8 @@ import pytest
 from sim import LoyaltyModel
 from sim.behaviour import chances
 from sim.engine import compiling, population
-from sim.engine.month import LOOKUP_COUNTS, Constants, MonthMarket, looked_up, lookups
+from sim.engine.inputs import Constants, MonthMarket
+from sim.engine.month import LOOKUP_COUNTS, looked_up, lookups
 from tests.conftest import small_market
 
 
@@ -45,6 +46,28 @@ def test_a_model_stepped_agent_by_agent_can_be_pickled_and_goes_on_the_same():
     model.run(2)
     copy.run(2)
     assert model.results().equals(copy.results())
+
+
+def test_one_customers_month_by_address_lives_in_its_own_models_arrays():
+    model = LoyaltyModel(small_market(60, 2), seed=5, vectorised=False).run(1)
+    copy = pickle.loads(pickle.dumps(model))  # its month is bound again, to the copy's arrays
+    before = {name: array.copy() for name, array in vars(model.customers).items()}
+    i = int(np.flatnonzero((model.customers.tenure > 0) & (model.customers.firm < model.n_firms))[0])
+    copy.this_month.live(i, i + 1)
+    assert all(np.array_equal(array, before[name], equal_nan=True) for name, array in vars(model.customers).items())
+    assert copy.customers.tenure[i] != before["tenure"][i]  # a served customer's tenure grows, or restarts at 0
+    others = np.arange(60) != i
+    assert np.array_equal(copy.customers.tenure[others], before["tenure"][others])
+
+
+def test_one_customers_month_refuses_arrays_it_would_misread_by_address():
+    model = LoyaltyModel(small_market(40, 1), seed=2, vectorised=False).run()
+    month = model.this_month
+    lean, *rest = month.inputs
+    for wrong in (lean.tenure.astype(np.int64), np.repeat(lean.tenure, 2)[::2]):
+        month.one, month.inputs = None, (lean._replace(tenure=wrong), *rest)
+        with pytest.raises(TypeError, match="expected a C-ordered int32 array of shape"):
+            month.live(0, 1)
 
 
 def test_the_month_is_handed_exactly_the_arrays_it_reads():
