@@ -137,12 +137,13 @@ def bound(compiled, *args):
 
     The compiled function is asked once which code serves these types (it
     compiles or loads it if need be); later calls go straight to that code,
-    which saves most of the cost of a call with many arrays (one customer's
-    month on the per-agent path). Arguments of other types must not be passed.
+    which saves the dispatch's look at every argument on each call (one
+    customer's month, called for every customer). Arguments of other types
+    must not be passed.
     """
-    types = tuple(compiled.typeof_pyval(a) for a in args)
-    compiled.compile(types)
-    return compiled.overloads[types].entry_point
+    signature = tuple(compiled.typeof_pyval(a) for a in args)
+    compiled.compile(signature)
+    return compiled.overloads[signature].entry_point
 
 
 @intrinsic

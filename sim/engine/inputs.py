@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from sim.engine.parameters import Market, Scenario
+from sim.engine.population import Customers
 
 
 class Constants(NamedTuple):
@@ -89,80 +90,52 @@ MonthMarket = namedtuple(
     "exit_fee contract_months points_rate points_cap silver_after gold_after silver_perk gold_perk "
     "relational_bond welcome_offer defection_hazard save_rate price_rose fee_fell open",
 )
-"""What of ``MarketState`` a customer's month reads. Handing the compiled code no more than it reads
-matters on the per-agent path, where each customer's call passes every array anew."""
+"""What of ``MarketState`` a customer's month reads."""
 
 
-ROW_TYPES = MonthArrays(
-    firm="int16",
-    tenure="int32",
-    expectation="float64",
-    reference_price="float64",
-    trust="float64",
-    points="float64",
-    segment="int8",
-    settled="bool",
-    outside_proneness="float64",
-    review_propensity="float64",
-    complaint_propensity="float64",
-    w_quality="float64",
-    w_price="float64",
-    w_image="float64",
-    effort="float64",
-    exit_fee_paid="float64",
-    referred="bool",
-    by_referral="bool",
-    served_by_referral="bool",
-    served_firm="int16",
-    served_tenure="int32",
-    volume="float64",
-    satisfaction="float64",
-    failed="bool",
-    left_outside="bool",
-    complained="bool",
-    recovered="bool",
-    said="int8",
-)
-"""The type of each customer array one customer's month is handed by address (``addresses``)."""
+ROW_TYPES = MonthArrays(*(Customers.__dataclass_fields__[name].metadata["dtype"] for name in MonthArrays._fields))
+"""The type of each customer array a month reads, as ``Customers`` declares it (``addresses`` checks them)."""
 MARKET_TYPES = {"contract_months": "int64", "price_rose": "bool", "fee_fell": "bool", "open": "bool"}
 """The market's arrays that are not of floats, for ``addresses`` (every other one is)."""
 
 
-def addresses(inputs: tuple, fresh: np.ndarray) -> np.ndarray:
-    """Where in memory each array of a month is, in the order ``month.one_row`` reads them, checked against their types.
+def addresses(inputs: tuple, fresh: np.ndarray) -> tuple[np.ndarray, int]:
+    """Where in memory each array of a month is, in the order ``month.one_row`` reads them, and the customers.
 
-    ``inputs`` are a ``Month``'s: its customer arrays (``MonthArrays``), its
-    market (``MonthMarket``), the constants and lookups (not by address),
-    its draws and the word of mouth heard; ``fresh`` its fresh exposures.
-
-    The customer arrays (``ROW_TYPES``; ``trust`` by option), the market's
-    arrays (``MonthMarket``'s, of ``MARKET_TYPES``' types or floats), the
-    draws, the word of mouth heard and the fresh exposures. An array of
-    another type, shape or layout is refused here: compiled code reading it
-    by address would read other numbers than it holds.
+    ``inputs`` are a ``Month``'s: its customer arrays (``MonthArrays``, of
+    ``ROW_TYPES``; ``trust`` by option), its market (``MonthMarket``'s
+    arrays, of ``MARKET_TYPES``' types or floats), the constants and lookups
+    (not taken by address), its draws and the word of mouth heard;
+    ``fresh`` its fresh exposures. An array of another type, shape or
+    layout, or one the month writes that cannot be written, is refused
+    here, by name: compiled code reading it by address would read other
+    numbers than it holds, or write where it should not.
     """
     lean, seen, _, _, draws, recommendations, warnings = inputs
     n, options = lean.firm.shape[0], seen.n_firms + 1
-    wanted = [(getattr(lean, name), ROW_TYPES[i], (n,)) for i, name in enumerate(MonthArrays._fields)]
-    wanted[MonthArrays._fields.index("trust")] = (lean.trust, "float64", (options, n))
-    wanted += [
-        (getattr(seen, name), MARKET_TYPES.get(name, "float64"), (options,))
+    written = [
+        (f"customers.{name}", getattr(lean, name), ROW_TYPES[i], (options, n) if name == "trust" else (n,))
+        for i, name in enumerate(MonthArrays._fields)
+    ]
+    written.append(("the fresh exposures", fresh, "float64", (n,)))
+    read = [
+        (f"market.{name}", getattr(seen, name), MARKET_TYPES.get(name, "float64"), (options,))
         for name in MonthMarket._fields
         if name not in ("n_firms", "quality_norm")
     ]
-    wanted += [(row, "float64", (n,)) for row in draws]
-    wanted += [(heard, "int32", (options, n)) for heard in (recommendations, warnings)]
-    wanted += [(fresh, "float64", (n,))]
-    for array, dtype, shape in wanted:
-        if not (
-            isinstance(array, np.ndarray)
-            and array.dtype == np.dtype(dtype)
-            and array.shape == shape
-            and array.flags.c_contiguous
-            and array.flags.writeable
-        ):
-            got = f"{array.dtype} {array.shape}" if isinstance(array, np.ndarray) else type(array).__name__
-            raise TypeError(
-                f"a month's arrays by address: expected a C-ordered {dtype} array of shape {shape}, got {got}"
-            )
-    return np.array([array.ctypes.data for array, _, _ in wanted], dtype=np.intp)
+    read += [(f"draws.{name}", getattr(draws, name), "float64", (n,)) for name in draws._fields]
+    read += [("recommendations", recommendations, "int32", (options, n)), ("warnings", warnings, "int32", (options, n))]
+    for (place, array, dtype, shape), writes in [(each, True) for each in written] + [(each, False) for each in read]:
+        if not isinstance(array, np.ndarray):
+            raise TypeError(f"{place}: a month's arrays by address: expected an array, got {type(array).__name__}")
+        wrong = [
+            f"type {array.dtype}, not {dtype}" * (array.dtype != np.dtype(dtype)),
+            f"shape {array.shape}, not {shape}" * (array.shape != shape),
+            "not C-ordered" * (not array.flags.c_contiguous),
+            "not aligned" * (not array.flags.aligned),
+            "read-only, and the month writes it" * (writes and not array.flags.writeable),
+        ]
+        if any(wrong):
+            raise TypeError(f"{place}: a month's arrays by address: {', '.join(w for w in wrong if w)}")
+    order = written[:-1] + read[:-2] + read[-2:] + written[-1:]  # customers, market, draws, heard, fresh
+    return np.array([array.ctypes.data for _, array, _, _ in order], dtype=np.intp), n

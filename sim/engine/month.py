@@ -113,7 +113,7 @@ class Month:
         self.inputs = (lean, seen, k, lookups(k, seen), draws, recommendations, warnings)
         self.cv = scenario.population.outside_proneness_cv
         self.shared = scenario.population.outside_shared_share
-        self.one = None  # one customer's compiled month and its arguments (arrays by address), made when first asked
+        self.one = None  # what one customer's month runs on (``_one_customer``), made when first asked for
 
     def live(self, start: int, stop: int) -> None:
         """Customers ``start`` to ``stop - 1`` live the month (``month_rows``, compiled).
@@ -128,12 +128,9 @@ class Month:
             last = len(self.customers) - 1
             raise IndexError(f"customers {start} to {stop - 1}: the market has customers 0 to {last}")
         if stop - start == 1:
-            if self.one is None:
-                _, seen, k, tables, *_ = self.inputs
-                where = addresses(self.inputs, self.fresh)
-                sizes = (len(self.customers), seen.n_firms + 1, seen.n_firms, seen.quality_norm)
-                self.one = (bound(one_row, where, *sizes, k, tables, start), (where, *sizes, k, tables))
-            call, arguments = self.one
+            if self.one is None or self.one[0] is not self.inputs or self.one[1] is not self.fresh:
+                self.one = self._one_customer(start)
+            _, _, call, arguments = self.one
             call(*arguments, start)
         elif (cuts := blocks(stop - start)) is not None:
             live_blocks(*self.inputs, start + cuts, self.fresh)
@@ -142,6 +139,20 @@ class Month:
         if self.cv > 0 and (stop - start != 1 or self.customers.left_outside[start]):
             left = np.flatnonzero(self.customers.left_outside[start:stop])
             renew_exposure(self.customers, start + left, self.fresh, self.cv, self.shared)
+
+    def _one_customer(self, start: int) -> tuple:
+        """One customer's compiled month and its arguments, with the inputs and fresh exposures they address.
+
+        Holding the arrays with their addresses keeps them alive for as long
+        as the addresses are used, and tells when the month's arrays are no
+        longer those addressed.
+        """
+        _, seen, k, tables, *_ = self.inputs
+        where, n = addresses(self.inputs, self.fresh)
+        if n != len(self.customers):
+            raise ValueError(f"the month's arrays hold {n} customers, the market {len(self.customers)}")
+        arguments = (where, n, seen.n_firms + 1, seen.n_firms, seen.quality_norm, k, tables)
+        return self.inputs, self.fresh, bound(one_row, *arguments, start), arguments
 
     def __getstate__(self) -> dict:
         """Everything but the bound compiled code, which is bound again when next asked for."""

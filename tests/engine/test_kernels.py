@@ -60,14 +60,85 @@ def test_one_customers_month_by_address_lives_in_its_own_models_arrays():
     assert np.array_equal(copy.customers.tenure[others], before["tenure"][others])
 
 
-def test_one_customers_month_refuses_arrays_it_would_misread_by_address():
+def _tenure_as_int64(lean):
+    return lean._replace(tenure=lean.tenure.astype(np.int64))
+
+
+def _trust_of_fewer_options(lean):
+    return lean._replace(trust=np.ascontiguousarray(lean.trust[:-1]))
+
+
+def _tenure_strided(lean):
+    return lean._replace(tenure=np.repeat(lean.tenure, 2)[::2])
+
+
+def _expectation_read_only(lean):
+    frozen = lean.expectation.copy()
+    frozen.flags.writeable = False
+    return lean._replace(expectation=frozen)
+
+
+@pytest.mark.parametrize(
+    ("wrong", "message"),
+    [
+        (_tenure_as_int64, "customers.tenure: .*type int64, not int32"),
+        (_trust_of_fewer_options, r"customers.trust: .*shape \(3, 40\), not \(4, 40\)"),
+        (_tenure_strided, "customers.tenure: .*not C-ordered"),
+        (_expectation_read_only, "customers.expectation: .*read-only, and the month writes it"),
+    ],
+)
+def test_one_customers_month_refuses_arrays_it_would_misread_by_address(wrong, message):
     model = LoyaltyModel(small_market(40, 1), seed=2, vectorised=False).run()
     month = model.this_month
     lean, *rest = month.inputs
-    for wrong in (lean.tenure.astype(np.int64), np.repeat(lean.tenure, 2)[::2]):
-        month.one, month.inputs = None, (lean._replace(tenure=wrong), *rest)
-        with pytest.raises(TypeError, match="expected a C-ordered int32 array of shape"):
-            month.live(0, 1)
+    month.inputs = (wrong(lean), *rest)
+    with pytest.raises(TypeError, match=message):
+        month.live(0, 1)
+
+
+def test_one_customers_month_reads_every_array_at_the_address_and_type_it_names():
+    import inspect
+    import re
+
+    from sim.engine import month as month_module
+    from sim.engine.inputs import addresses
+
+    model = LoyaltyModel(small_market(30, 1), seed=4, vectorised=False).run()
+    month = model.this_month
+    lean, seen, _, _, draws, recommendations, warnings = month.inputs
+    where, n = addresses(month.inputs, month.fresh)
+    named = {**lean._asdict(), **seen._asdict(), **draws._asdict()}
+    assert len(named) == len(lean) + len(seen) + len(draws)  # no name in two of them
+    source = inspect.getsource(month_module._one_row)
+    slots = {
+        int(j): (dtype, name)
+        for j, dtype, name in re.findall(r"_at\(where, (\d+), .*?, ([\w.]+)\),?\s+# (\w+)", source)
+    }
+    seen_slots = 0
+    for j, (dtype, name) in slots.items():
+        array = named[name]
+        assert where[j] == array.ctypes.data, name
+        short = {"f8": "float64", "b1": "bool", "i1": "int8", "i2": "int16", "i4": "int32", "np.int64": "int64"}
+        assert array.dtype == np.dtype(short[dtype]), name
+        seen_slots += 1
+    tail = re.findall(r"_at\(where, (\d+), \(options, n\), i4\)", source) + re.findall(
+        r"_at\(where, (\d+), n, f8\)\)$", source, re.M
+    )
+    assert [where[int(j)] for j in tail] == [recommendations.ctypes.data, warnings.ctypes.data, month.fresh.ctypes.data]
+    assert seen_slots + len(tail) == where.size == 62 and n == 30
+
+
+def test_one_customers_month_follows_the_months_arrays_when_they_are_replaced():
+    model = LoyaltyModel(small_market(50, 1), seed=6, vectorised=False).run()
+    month = model.this_month
+    month.live(3, 4)  # addresses taken
+    lean, *rest = month.inputs
+    fresh_arrays = lean._replace(tenure=lean.tenure.copy(), trust=lean.trust.copy())
+    month.inputs = (fresh_arrays, *rest)
+    old_tenure = lean.tenure.copy()
+    month.live(5, 6)
+    assert np.array_equal(lean.tenure, old_tenure)  # the replaced arrays are left alone
+    assert fresh_arrays.tenure[5] != old_tenure[5] or fresh_arrays.firm[5] == model.n_firms
 
 
 def test_the_month_is_handed_exactly_the_arrays_it_reads():

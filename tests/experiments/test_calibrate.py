@@ -36,6 +36,7 @@ from sim.experiments.calibration import (
 )
 from sim.experiments.calibration.cohorts import CohortCounts
 from sim.experiments.calibration.fit import _better_candidate, _predicted
+from sim.experiments.calibration.observed import resample_table
 from sim.experiments.calibration.surface import Surface, bootstrap
 from sim.experiments.evaluator import ProcessPool
 from sim.outputs.scenario_toml import scenario_toml
@@ -287,6 +288,12 @@ def test_the_bootstrap_fits_on_the_simulations_workers_are_those_fitted_here():
     for mine, theirs in zip(here, there, strict=True):
         assert np.array_equal(mine, theirs)
     assert np.unique(here[0]).size > 1  # the replicates differ: each fitted its own resampled seeds and table
+    rng, one_by_one = np.random.default_rng(3), []  # each replicate drawn and fitted in turn, as it always was
+    for _ in range(9):
+        weights = np.bincount(rng.integers(3, size=3), minlength=3).astype(float)
+        window = resample_table(table, rng).upto(observed.last_period)
+        one_by_one.append(surface.best(window, [np.array([0.5])], surface.refit(weights), [np.array([0.9])]))
+    assert np.array_equal(np.array(one_by_one), here[0])
 
 
 def test_beyond_the_fit_window_the_band_predicts_what_the_same_finite_cohort_would_show():

@@ -157,8 +157,9 @@ def bootstrap(
         parts = np.array_split(np.arange(replicates), min(replicates, 4 * runner.workers))
         calls = [(surface, estimate, rivals, [drawn[i] for i in part]) for part in parts]
         fitted = [each for part in runner.map(fit_replicates, calls) for each in part]
-    values, curves = zip(*fitted, strict=True)
-    return np.array(values), np.array(curves), np.array([window.retained[-1] for _, window in drawn])
+    values = np.array([x for x, _ in fitted]).reshape(replicates, surface.points.shape[1])
+    curves = np.array([curve for _, curve in fitted]).reshape(replicates, surface.counts.shape[-1])
+    return values, curves, np.array([window.retained[-1] for _, window in drawn])
 
 
 def fit_replicates(
