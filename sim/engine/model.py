@@ -272,17 +272,34 @@ class LoyaltyModel(mesa.Model):
             weights = is_open[:firms].astype(float)
         return float(np.dot(weights, delivered[:firms]) / weights.sum()) if weights.sum() > 0 else 0.0
 
-    def step(self) -> None:
-        """One period of the market: ``period_months`` months, recorded as one row per firm."""
+    def step(self, record: bool = True) -> None:
+        """One period of the market: ``period_months`` months, recorded as one row per firm.
+
+        With ``record`` false the customers and the firms live the period
+        exactly as they would otherwise, with the same numbers, but nothing is
+        booked: the period leaves no row in ``results()``, adds nothing to
+        the books (discounted profit, ``clv``) and leaves the loyalty segments
+        (``customers.loyalty``, ``customers.preferred``) as the last recorded
+        month left them, none of which a customer's month reads. It is for a
+        caller that reads only the customers' arrays, such as a cohort's
+        spells (``sim.experiments.calibration.simulate_cohort``), and spares
+        it the month's sums and segments. A strategy sees the recorded periods only.
+        """
+        if not record:
+            for _ in range(self.spec.market.period_months):
+                self._month_step(book=False)
+            self.period += 1
+            return
         months, booked = zip(*(self._month_step() for _ in range(self.spec.market.period_months)), strict=True)
         self._record(list(months), list(booked))
         self.period += 1
 
-    def _month_step(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    def _month_step(self, book: bool = True) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None:
         """One month: events, entries and strategies, then the customers.
 
         Returns the month's metrics and what the model books on them: its
-        discounted profit and the ``clv`` at the month's end.
+        discounted profit and the ``clv`` at the month's end (with ``book``
+        false: nothing, and neither is computed; see ``step``).
         """
         self.event_log += self.schedule.apply(self.month, self.firms)
         self.event_log += [
@@ -293,15 +310,20 @@ class LoyaltyModel(mesa.Model):
         self._apply_strategies()
         self.market = self._market_state()
         self._live_month(self.vectorised)
+        booked = self._book_month() if book else None
+        for firm in self.firms:
+            firm.step()
+        self.month += 1
+        return booked
+
+    def _book_month(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """The month's metrics, and its discounted profit and ``clv`` booked on them."""
         row = firm_metrics(self.customers, self.market, self.spec, constants=self.this_month.constants)
         self._last_year.append(row)
         booked = {
             "discounted_profit": row["profit"] * accounting.discount_factor(self.monthly_discount_rate, self.month),
             "clv": self._lifetime_value(list(self._last_year)),
         }
-        for firm in self.firms:
-            firm.step()
-        self.month += 1
         return row, booked
 
     def _live_month(self, vectorised: bool) -> None:

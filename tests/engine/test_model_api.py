@@ -145,6 +145,26 @@ def test_the_vectorised_path_makes_a_customer_agent_only_when_asked_for():
     assert sorted(a.index for a in model.agents_by_type[Customer]) == list(range(50))
 
 
+@pytest.mark.parametrize("period_months", [1, 3])
+def test_a_period_stepped_without_recording_lives_the_same_but_books_nothing(period_months):
+    scenario = small_market(300, 6)
+    scenario = scenario.model_copy(
+        update={"market": scenario.market.model_copy(update={"period_months": period_months})}
+    )
+    recorded, unrecorded = LoyaltyModel(scenario, seed=8), LoyaltyModel(scenario, seed=8)
+    for _ in range(4):
+        recorded.step()
+        unrecorded.step(record=False)
+    kept = {"loyalty", "preferred"}  # the segments stay as the last recorded month left them
+    for name, array in vars(recorded.customers).items():
+        if name not in kept:
+            assert np.array_equal(array, getattr(unrecorded.customers, name), equal_nan=True), name
+    assert not np.array_equal(recorded.customers.loyalty, unrecorded.customers.loyalty)
+    assert unrecorded.results().empty and unrecorded.period == recorded.period == 4
+    assert unrecorded.month == recorded.month == 4 * period_months
+    assert [f.image for f in unrecorded.firms] == [f.image for f in recorded.firms]
+
+
 def test_changing_a_lever_mid_run_takes_effect_next_period():
     model = LoyaltyModel(small_market(100, 4), seed=5)
     model.step()

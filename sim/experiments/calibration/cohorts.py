@@ -93,7 +93,7 @@ def simulate_cohort(
     periods = warmup + horizon + window
     for t in range(periods):
         before = model.customers.firm == target
-        model.step()
+        model.step(record=False)  # only the customers' firms are read: the month's sums and segments are not needed
         now = model.customers.firm == target
         followed = started >= 0
         left = followed & ~now
