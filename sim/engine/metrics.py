@@ -128,7 +128,13 @@ def segment_of(i, c, market, k, utility, bounds):
 
 
 def firm_metrics(
-    customers: Customers, market: MarketState, scenario: Scenario, constants: Constants | None = None
+    customers: Customers,
+    market: MarketState,
+    scenario: Scenario,
+    constants: Constants | None = None,
+    *,
+    segments: bool = True,
+    leavers_by_segment: bool = True,
 ) -> dict[str, np.ndarray]:
     """One month's metrics per firm, each an array of shape (F,).
 
@@ -162,14 +168,23 @@ def firm_metrics(
 
     Updates ``customers.loyalty`` and ``customers.preferred`` to the end of the month.
     ``constants`` are ``Constants.of(scenario)``, where the caller has them already.
+    With ``segments`` false the segments are not brought up to date and their
+    columns are NaN; with ``leavers_by_segment`` false (the segments are not
+    those of the last month's end) the losses by segment are NaN.
     """
     n_firms = market.n_firms
     k = Constants.of(scenario) if constants is None else constants
     c = customers.arrays()
     tallies = tally_rows(c, market, k)  # first: it counts leavers by the segment they were in
-    counts = update_segments(c, market, k, customers.loyalty, customers.preferred)
-    tallies[:, HELD_FROM : HELD_FROM + len(HELD)] = counts[:, : len(HELD)]
-    tallies[:, LATENT_ELSEWHERE] = counts[:, SEGMENT_COUNTS - 1]
+    if segments:
+        counts = update_segments(c, market, k, customers.loyalty, customers.preferred)
+        tallies[:, HELD_FROM : HELD_FROM + len(HELD)] = counts[:, : len(HELD)]
+        tallies[:, LATENT_ELSEWHERE] = counts[:, SEGMENT_COUNTS - 1]
+    else:
+        tallies[:, HELD_FROM : HELD_FROM + len(HELD)] = np.nan
+        tallies[:, LATENT_ELSEWHERE] = np.nan
+    if not leavers_by_segment:
+        tallies[:, LOST : LOST + len(LOST_COLUMNS)] = np.nan
     columns = tallies[:n_firms].T.copy()  # one sum per row, each contiguous
 
     def tally(name: str) -> np.ndarray:

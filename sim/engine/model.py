@@ -31,6 +31,8 @@ TRAIT_STREAM = 1989
 """Second key of the generator of the traits drawn apart from the rest (``create_customers``'s ``traits``)."""
 CLV_MONTHS = 12
 """Months over which the ``clv`` column pools margin and retention."""
+RUN_SEGMENTS = ("every period", "last period")
+"""When ``LoyaltyModel.run`` takes the loyalty segments."""
 _LEVERS_READ = (
     "price",
     "quality",
@@ -153,6 +155,7 @@ class LoyaltyModel(mesa.Model):
         self.customers.loyalty[:], self.customers.preferred[:] = loyalty_segments(
             self.customers, self.market, self.spec
         )
+        self._segmented = True  # the segments are those of the last month's end (``step``)
         self.customer_agents = CustomerAgents(self)
         ids = getattr(mesa.Agent, "_ids", None)  # Mesa's count of agent ids: other agents come after the customers
         if ids is not None:
@@ -272,8 +275,14 @@ class LoyaltyModel(mesa.Model):
             weights = is_open[:firms].astype(float)
         return float(np.dot(weights, delivered[:firms]) / weights.sum()) if weights.sum() > 0 else 0.0
 
-    def step(self, record: bool = True) -> None:
+    def step(self, record: bool = True, segments: bool = True) -> None:
         """One period of the market: ``period_months`` months, recorded as one row per firm.
+
+        With ``segments`` false the period's rows leave the loyalty segments
+        out (NaN), and so do the next recorded month's losses by segment:
+        the month's segment pass, the costliest after the customers' month
+        itself, is spared, and nothing else changes (no customer's month reads
+        the segments). ``run(segments="last period")`` uses it.
 
         With ``record`` false the customers and the firms live the period
         exactly as they would otherwise, with the same numbers, but nothing is
@@ -288,13 +297,18 @@ class LoyaltyModel(mesa.Model):
         if not record:
             for _ in range(self.spec.market.period_months):
                 self._month_step(book=False)
+            self._segmented = False
             self.period += 1
             return
-        months, booked = zip(*(self._month_step() for _ in range(self.spec.market.period_months)), strict=True)
+        months, booked = zip(
+            *(self._month_step(segments=segments) for _ in range(self.spec.market.period_months)), strict=True
+        )
         self._record(list(months), list(booked))
         self.period += 1
 
-    def _month_step(self, book: bool = True) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None:
+    def _month_step(
+        self, book: bool = True, segments: bool = True
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None:
         """One month: events, entries and strategies, then the customers.
 
         Returns the month's metrics and what the model books on them: its
@@ -310,15 +324,23 @@ class LoyaltyModel(mesa.Model):
         self._apply_strategies()
         self.market = self._market_state()
         self._live_month(self.vectorised)
-        booked = self._book_month() if book else None
+        booked = self._book_month(segments) if book else None
         for firm in self.firms:
             firm.step()
         self.month += 1
         return booked
 
-    def _book_month(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    def _book_month(self, segments: bool = True) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """The month's metrics, and its discounted profit and ``clv`` booked on them."""
-        row = firm_metrics(self.customers, self.market, self.spec, constants=self.this_month.constants)
+        row = firm_metrics(
+            self.customers,
+            self.market,
+            self.spec,
+            constants=self.this_month.constants,
+            segments=segments,
+            leavers_by_segment=self._segmented,
+        )
+        self._segmented = segments
         self._last_year.append(row)
         booked = {
             "discounted_profit": row["profit"] * accounting.discount_factor(self.monthly_discount_rate, self.month),
@@ -377,10 +399,19 @@ class LoyaltyModel(mesa.Model):
                 if after[lever] != before[lever]
             ]
 
-    def run(self, periods: int | None = None) -> LoyaltyModel:
-        """Run ``periods`` periods (default: the scenario's horizon); returns the model."""
-        for _ in range(self.spec.market.periods if periods is None else periods):
-            self.step()
+    def run(self, periods: int | None = None, *, segments: str = "every period") -> LoyaltyModel:
+        """Run ``periods`` periods (default: the scenario's horizon); returns the model.
+
+        ``segments="last period"`` takes the loyalty segments in the last
+        period only (the others' segment columns are NaN; see ``step``): for
+        a caller that reads them only at the end, such as a sweep's summary
+        of a run.
+        """
+        if segments not in RUN_SEGMENTS:
+            raise ValueError(f"segments = {segments!r}: must be one of {', '.join(map(repr, RUN_SEGMENTS))}")
+        count = self.spec.market.periods if periods is None else periods
+        for done in range(count):
+            self.step(segments=segments == "every period" or done == count - 1)
         return self
 
     def _record(self, months: list[dict[str, np.ndarray]], booked: list[dict[str, np.ndarray]]) -> None:

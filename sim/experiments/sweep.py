@@ -138,8 +138,10 @@ def run_task(scenario: Scenario, seed: int) -> pd.DataFrame:
     """One task of a sweep: run ``scenario`` with ``seed`` and summarise each firm.
 
     Runs the model over the scenario's horizon, exactly as
-    ``sim.replications.run_one(scenario, seed)`` does, and returns
-    ``sim.summary.per_replication`` of its results: one row per firm with
+    ``sim.replications.run_one(scenario, seed)`` does but with the loyalty
+    segments taken in the last period only (``LoyaltyModel.run``), and returns
+    ``sim.summary.per_replication`` of its results, the same as of a run's
+    with every period's segments: one row per firm with
     retention, churn, share, profit per month, discounted profit,
     satisfaction and loyalty mix. A custom task given to ``sweep(task=...)``
     takes the same arguments and returns a table with a ``firm`` column and
@@ -149,7 +151,7 @@ def run_task(scenario: Scenario, seed: int) -> pd.DataFrame:
     """
     model = LoyaltyModel(scenario, seed=seed)
     try:
-        model.run(scenario.market.periods)
+        model.run(scenario.market.periods, segments="last period")  # the summary reads them at the end only
         return per_replication(model.results())
     finally:
         model.release()

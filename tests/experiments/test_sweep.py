@@ -16,7 +16,7 @@ import pytest
 from distributed import Client
 from typer.testing import CliRunner
 
-from sim import sweep
+from sim import LoyaltyModel, sweep
 from sim.cli import app
 from sim.engine.scenario_files import SHIPPED, ScenarioError
 from sim.experiments.designs import make_design
@@ -88,6 +88,24 @@ def test_each_run_gives_the_numbers_of_run_one_for_the_same_point_and_seed(price
     expected = per_replication(run_one(at_36, 4)).drop(columns="seed").reset_index(drop=True)
     got = table[(table["firms.A.price"] == 36.0) & (table.seed == 4)].reset_index(drop=True)
     pd.testing.assert_frame_equal(got[expected.columns], expected)
+
+
+@pytest.mark.parametrize("period_months", [1, 3])
+def test_a_task_takes_the_segments_in_the_last_period_only_and_summarises_its_run_exactly(period_months):
+    base = small_market(400, 10)
+    scenario = base.model_copy(update={"market": base.market.model_copy(update={"period_months": period_months})})
+    full = LoyaltyModel(scenario, seed=5).run().results()
+    pd.testing.assert_frame_equal(run_task(scenario, 5), per_replication(full), check_exact=True)
+    lean = LoyaltyModel(scenario, seed=5).run(segments="last period").results()
+    last = lean.period == lean.period.max()
+    segments = ["true_loyal", "latent_loyal", "spurious_loyal", "not_loyal", "latent_elsewhere"]
+    assert lean.loc[~last, segments].isna().all().all()
+    pd.testing.assert_frame_equal(lean.loc[last, segments], full.loc[last, segments], check_exact=True)
+    assert lean.loc[lean.period > 0, "lost_true"].isna().all()  # leavers by a segment not taken the month before
+    others = [c for c in full.columns if c not in segments and not c.startswith(("lost_", "latent_"))]
+    pd.testing.assert_frame_equal(lean[others], full[others], check_exact=True)
+    with pytest.raises(ValueError, match="segments = 'never'"):
+        LoyaltyModel(scenario, seed=5).run(segments="never")
 
 
 def test_a_one_worker_cluster_on_127_0_0_1_gives_the_same_numbers_as_two_workers(prices):
