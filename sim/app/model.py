@@ -114,16 +114,18 @@ class ClassroomModel(LoyaltyModel):
         self.reference_before: np.ndarray | None = None
         self._monthly: tuple[int, pd.DataFrame] | None = None
 
-    def step(self) -> None:
+    def step(self, record: bool = True, segments: bool = True) -> None:
         """One period of the market; afterwards ``running`` says whether the horizon is still ahead."""
-        super().step()
+        super().step(record, segments)
         self.running = self.period < self.horizon
 
-    def _month_step(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    def _month_step(
+        self, book: bool = True, segments: bool = True
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None:
         self.points_before = self.customers.points.copy()
         self.expectation_before = self.customers.expectation.copy()
         self.reference_before = self.customers.reference_price.copy()
-        return super()._month_step()
+        return super()._month_step(book, segments)
 
     def monthly(self) -> pd.DataFrame:
         """The metrics so far, one row per month and firm: the columns of ``results()``, without its ``attrs``.

@@ -279,10 +279,11 @@ class LoyaltyModel(mesa.Model):
         """One period of the market: ``period_months`` months, recorded as one row per firm.
 
         With ``segments`` false the period's rows leave the loyalty segments
-        out (NaN), and so do the next recorded month's losses by segment:
-        the month's segment pass, the costliest after the customers' month
-        itself, is spared, and nothing else changes (no customer's month reads
-        the segments). ``run(segments="last period")`` uses it.
+        out (NaN), and so does every month after one without them its losses
+        by segment: the month's segment pass, the costliest after the
+        customers' month itself, is spared, and nothing else changes (no
+        customer's month reads the segments). ``run(segments="last period")``
+        uses it; a subclass that overrides ``step`` takes both arguments.
 
         With ``record`` false the customers and the firms live the period
         exactly as they would otherwise, with the same numbers, but nothing is
@@ -300,9 +301,8 @@ class LoyaltyModel(mesa.Model):
             self._segmented = False
             self.period += 1
             return
-        months, booked = zip(
-            *(self._month_step(segments=segments) for _ in range(self.spec.market.period_months)), strict=True
-        )
+        month = self._month_step if segments else lambda: self._month_step(segments=False)
+        months, booked = zip(*(month() for _ in range(self.spec.market.period_months)), strict=True)
         self._record(list(months), list(booked))
         self.period += 1
 
@@ -411,7 +411,10 @@ class LoyaltyModel(mesa.Model):
             raise ValueError(f"segments = {segments!r}: must be one of {', '.join(map(repr, RUN_SEGMENTS))}")
         count = self.spec.market.periods if periods is None else periods
         for done in range(count):
-            self.step(segments=segments == "every period" or done == count - 1)
+            if segments == "every period" or done == count - 1:
+                self.step()
+            else:
+                self.step(segments=False)
         return self
 
     def _record(self, months: list[dict[str, np.ndarray]], booked: list[dict[str, np.ndarray]]) -> None:
