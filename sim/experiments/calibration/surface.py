@@ -138,7 +138,8 @@ def bootstrap(
 
     Every replicate's seeds and table are drawn here, in turn; the fits, each
     a search of its own, run on ``runner``'s workers where it has more than
-    one (the simulations' workers, idle meanwhile), with the same results.
+    one (the simulations' workers, idle meanwhile), with the same results on
+    workers of this machine's kind (another processor's vector maths may differ in the last digit).
 
     Returns:
         Each replicate's fitted values, its surface curve, and the retention its resampled table shows at the fit
