@@ -18,6 +18,7 @@ from sim.engine.agents import Customer, CustomerAgents, Firm
 from sim.engine.events import EventSchedule
 from sim.engine.metrics import firm_metrics, loyalty_segments, period_metrics
 from sim.engine.month import Month
+from sim.engine.parameters import Firm as FirmLevers
 from sim.engine.parameters import Scenario
 from sim.engine.population import MarketState, create_customers, draw_month
 
@@ -33,31 +34,8 @@ CLV_MONTHS = 12
 """Months over which the ``clv`` column pools margin and retention."""
 RUN_SEGMENTS = ("every period", "last period")
 """When ``LoyaltyModel.run`` takes the loyalty segments."""
-_LEVERS_READ = (
-    "price",
-    "quality",
-    "care_spend",
-    "failure_rate",
-    "failure_severity",
-    "recovery_rate",
-    "exit_fee",
-    "contract_months",
-    "points_rate",
-    "points_cap",
-    "silver_after",
-    "gold_after",
-    "silver_perk",
-    "gold_perk",
-    "relational_bond",
-    "acquisition_spend",
-    "defection_hazard",
-    "save_rate",
-    "unit_cost",
-    "serving_cost",
-    "brand_investment",
-    "recovery_cost",
-)
-"""The firms' levers a month's ``MarketState`` is made of."""
+_LEVERS_READ = tuple(name for name in MarketState._fields if name in FirmLevers.model_fields and name != "image")
+"""The firms' levers a month's ``MarketState`` holds as they are set (a firm's image evolves: ``Firm.image``)."""
 
 
 def package_version() -> str:
@@ -221,45 +199,22 @@ class LoyaltyModel(mesa.Model):
         # contiguous row of its transpose.
         table = np.zeros((len(self.firms) + 1, len(_LEVERS_READ)))
         table[:-1] = [[getattr(f.levers, name) for name in _LEVERS_READ] for f in self.firms]
-        columns = table.T.copy()
-        lever = dict(zip(_LEVERS_READ, columns, strict=True))
+        lever = dict(zip(_LEVERS_READ, table.T.copy(), strict=True))
+        lever["contract_months"] = lever["contract_months"].astype(np.int64)
         m = self.spec.market
-        price = lever["price"]
         previous = np.array([f.previous_price for f in self.firms] + [0.0])
         previous_fee = np.array([f.previous_exit_fee for f in self.firms] + [0.0])
-        quality = lever["quality"]
         care = care_effect(lever["care_spend"], effect=m.care_effect, scale=m.care_scale)  # 0 for the outside option
-        delivered = quality + care
+        delivered = lever["quality"] + care
         is_open = np.array([self.is_open(f) for f in self.firms] + [True])
         return MarketState(
+            **lever,
             n_firms=len(self.firms),
-            price=price,
-            quality=quality,
             delivered_quality=delivered,
             quality_norm=self._quality_norm(delivered, is_open),
-            failure_rate=lever["failure_rate"],
-            failure_severity=lever["failure_severity"],
             image=np.array([f.image for f in self.firms] + [0.0]),
-            recovery_rate=lever["recovery_rate"],
-            exit_fee=lever["exit_fee"],
-            contract_months=lever["contract_months"].astype(np.int64),
-            points_rate=lever["points_rate"],
-            points_cap=lever["points_cap"],
-            silver_after=lever["silver_after"],
-            gold_after=lever["gold_after"],
-            silver_perk=lever["silver_perk"],
-            gold_perk=lever["gold_perk"],
-            relational_bond=lever["relational_bond"],
             welcome_offer=lever["acquisition_spend"] / 12.0,
-            defection_hazard=lever["defection_hazard"],
-            save_rate=lever["save_rate"],
-            unit_cost=lever["unit_cost"],
-            serving_cost=lever["serving_cost"],
-            care_spend=lever["care_spend"],
-            brand_investment=lever["brand_investment"],
-            recovery_cost=lever["recovery_cost"],
-            acquisition_spend=lever["acquisition_spend"],
-            price_rose=price > previous,
+            price_rose=lever["price"] > previous,
             fee_fell=lever["exit_fee"] < previous_fee,
             open=is_open,
         )
@@ -301,8 +256,12 @@ class LoyaltyModel(mesa.Model):
             self._segmented = False
             self.period += 1
             return
-        month = self._month_step if segments else lambda: self._month_step(segments=False)
-        months, booked = zip(*(month() for _ in range(self.spec.market.period_months)), strict=True)
+        # Arguments passed only when not the defaults, so that a subclass's month that takes none still runs.
+        lived = (
+            self._month_step() if segments else self._month_step(segments=False)
+            for _ in range(self.spec.market.period_months)
+        )
+        months, booked = zip(*lived, strict=True)
         self._record(list(months), list(booked))
         self.period += 1
 
