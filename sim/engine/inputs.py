@@ -113,19 +113,23 @@ def addresses(inputs: tuple, fresh: np.ndarray) -> tuple[np.ndarray, int]:
     """
     lean, seen, _, _, draws, recommendations, warnings = inputs
     n, options = lean.firm.shape[0], seen.n_firms + 1
-    written = [
-        (f"customers.{name}", getattr(lean, name), ROW_TYPES[i], (options, n) if name == "trust" else (n,))
+    # In the order ``one_row`` reads them: (where, the array, its type, its shape, whether the month writes it).
+    slots = [
+        (f"customers.{name}", getattr(lean, name), ROW_TYPES[i], (options, n) if name == "trust" else (n,), True)
         for i, name in enumerate(MonthArrays._fields)
     ]
-    written.append(("the fresh exposures", fresh, "float64", (n,)))
-    read = [
-        (f"market.{name}", getattr(seen, name), MARKET_TYPES.get(name, "float64"), (options,))
+    slots += [
+        (f"market.{name}", getattr(seen, name), MARKET_TYPES.get(name, "float64"), (options,), False)
         for name in MonthMarket._fields
         if name not in ("n_firms", "quality_norm")
     ]
-    read += [(f"draws.{name}", getattr(draws, name), "float64", (n,)) for name in draws._fields]
-    read += [("recommendations", recommendations, "int32", (options, n)), ("warnings", warnings, "int32", (options, n))]
-    for (place, array, dtype, shape), writes in [(each, True) for each in written] + [(each, False) for each in read]:
+    slots += [(f"draws.{name}", getattr(draws, name), "float64", (n,), False) for name in draws._fields]
+    slots += [
+        (name, heard, "int32", (options, n), False)
+        for name, heard in [("recommendations", recommendations), ("warnings", warnings)]
+    ]
+    slots.append(("the fresh exposures", fresh, "float64", (n,), True))
+    for place, array, dtype, shape, writes in slots:
         if not isinstance(array, np.ndarray):
             raise TypeError(f"{place}: a month's arrays by address: expected an array, got {type(array).__name__}")
         wrong = [
@@ -137,5 +141,4 @@ def addresses(inputs: tuple, fresh: np.ndarray) -> tuple[np.ndarray, int]:
         ]
         if any(wrong):
             raise TypeError(f"{place}: a month's arrays by address: {', '.join(w for w in wrong if w)}")
-    order = written[:-1] + read[:-2] + read[-2:] + written[-1:]  # customers, market, draws, heard, fresh
-    return np.array([array.ctypes.data for _, array, _, _ in order], dtype=np.intp), n
+    return np.array([slot[1].ctypes.data for slot in slots], dtype=np.intp), n
