@@ -35,8 +35,16 @@ from sim.experiments.calibration import (
     simulate_cohort,
 )
 from sim.experiments.calibration.cohorts import CohortCounts
-from sim.experiments.calibration.fit import _better_candidate, _predicted
-from sim.experiments.calibration.observed import resample_table
+from sim.experiments.calibration.fit import (
+    APART,
+    FITTED_SEEDS,
+    RIVALS,
+    _better_candidate,
+    _other_hills,
+    _predicted,
+    _rivals,
+)
+from sim.experiments.calibration.observed import dispersion, overdispersed_binomial, resample_table
 from sim.experiments.calibration.surface import Surface, bootstrap
 from sim.experiments.evaluator import ProcessPool
 from sim.outputs.scenario_toml import scenario_toml
@@ -270,6 +278,82 @@ def test_a_refit_starts_from_another_hill_of_the_likelihood_when_the_table_likes
     assert helped == pytest.approx(0.8, abs=0.02)
 
 
+def test_a_candidate_whose_cohort_dies_out_keeps_its_last_measured_churn_and_the_fit_goes_on():
+    # Far from the values that fit, a candidate can lose every joiner before the horizon (an outside hazard of
+    # 10% a month): the fit must not stop there, and the surface reads that candidate's churn where it was seen.
+    def cohort(rate, alive):  # the last of its joiners leave in period ``alive``
+        at_risk = np.where(np.arange(12) < alive, 1e4 * (1 - rate) ** np.arange(12), 0.0)
+        lost = at_risk * rate
+        if alive < 12:
+            lost[alive - 1] = at_risk[alive - 1]
+        return CohortCounts(at_risk, lost, 10**4)
+
+    xs = np.linspace(0, 1, 21)
+    counts = [[cohort(0.05 + 0.5 * x, 12 if x < 0.9 else 6)] * 2 for x in xs]
+    surface = Surface.fit(xs[:, None], counts, np.array([0.0]), np.array([1.0]))
+    logits, at_risk, _ = surface.churn
+    dying = logits[-1]
+    assert np.all(dying[6:] == dying[5])  # the last tenure measured, carried on, with none at risk to weigh it
+    assert np.all(at_risk[-1][6:] == 0) and np.all(at_risk[-1][:6] > 0)
+    assert np.allclose(logits[0], logits[0][0], atol=1e-3) and np.allclose(dying[:5], np.log(0.55 / 0.45), atol=0.01)
+    assert dying[5] > 5  # all of the last left: the rate it was measured at, carried on
+    table = retention_table(range(1, 13), np.cumprod(np.full(12, 1 - 0.15)), [5000] * 12)
+    [x] = surface.best(table, [np.array([0.5])])
+    assert x == pytest.approx(0.2, abs=0.02)
+    with pytest.raises(CalibrationError, match="no joiner at all"):
+        Surface.fit(xs[:2, None], [[cohort(0.1, 12)] * 2, [cohort(0.1, 0)] * 2], np.array([0.0]), np.array([1.0]))
+
+
+def test_a_candidate_with_few_survivors_at_a_tenure_barely_moves_the_surface_there():
+    # Every candidate's joiners churn 5% a period; one's cohort is down to 3 customers from period 12 on, and they
+    # all leave each period: noise, which must not bend the surface's churn at late tenures.
+    def cohort(sparse):
+        at_risk = 1e4 * 0.95 ** np.arange(24)
+        lost = at_risk * 0.05
+        if sparse:
+            at_risk[12:], lost[12:] = 3.0, 3.0
+        return CohortCounts(at_risk, lost, 10**4)
+
+    xs = np.linspace(0, 1, 21)
+    counts = [[cohort(sparse=abs(x - 0.5) < 1e-9)] * 2 for x in xs]
+    surface = Surface.fit(xs[:, None], counts, np.array([0.0]), np.array([1.0]))
+    curve = surface.survival(np.array([0.5]))
+    churn = 1 - curve[1:] / curve[:-1]
+    assert churn[5:11] == pytest.approx(0.05, abs=0.002)
+    assert churn[12:] == pytest.approx(0.05, abs=0.005)  # not the 80% a period of the three who left
+
+
+def test_the_search_keeps_the_top_of_another_hill_only_while_the_table_cannot_rule_it_out():
+    def surface_with(depth):  # churn with two valleys: at 0.2 of the given depth, and at 0.8 the table's own
+        def churn(x):
+            return 0.2 - depth * np.exp(-(((x - 0.2) / 0.08) ** 2)) - 0.15 * np.exp(-(((x - 0.8) / 0.08) ** 2))
+
+        xs = np.linspace(0, 1, 41)
+        counts = [[CohortCounts(np.full(12, 1e6), np.full(12, 1e6 * churn(x)), 10**6)] * 2 for x in xs]
+        return xs, Surface.fit(xs[:, None], counts, np.array([0.0]), np.array([1.0])), churn
+
+    xs, surface, churn = surface_with(0.15)  # both valleys as deep: the table cannot tell them apart
+    table = retention_table(range(1, 13), np.cumprod(np.full(12, 1 - churn(0.8))), [500] * 12)
+    simulated = [conditional_log_likelihood(table, np.cumprod(np.full(12, 1 - churn(x)))) for x in xs]
+    rivals = _rivals(xs[:, None], simulated, np.array([0.0]), np.array([1.0]))
+    assert len(rivals) <= RIVALS and np.all(np.diff(np.sort(rivals[:, 0])) >= APART - 1e-9)  # apart: one per hill
+    assert {round(float(r[0]), 2) for r in rivals[:2]} == {0.2, 0.8}
+    plausible = _rivals(xs[:, None], simulated, np.array([0.0]), np.array([1.0]), margin=5.0)
+    assert sorted(round(float(r[0]), 2) for r in plausible) == [0.2, 0.8]  # the hills' sides and the ridge are not
+    estimate = surface.best(table, [np.array([0.8])])
+    found, [other] = _other_hills(surface, table, estimate, rivals, 1)
+    assert np.array_equal(found, estimate) and other[0] == pytest.approx(0.2, abs=0.02)
+    found, kept = _other_hills(surface, table, estimate, rivals, 1, simulated=xs[:, None])
+    assert kept == []  # a candidate was simulated on that top already: it stands for the hill
+    xs, surface, churn = surface_with(0.05)  # a shallow valley at 0.2: 500 customers a year rule it out
+    simulated = [conditional_log_likelihood(table, np.cumprod(np.full(12, 1 - churn(x)))) for x in xs]
+    rivals = _rivals(xs[:, None], simulated, np.array([0.0]), np.array([1.0]))
+    low_hill = surface.best(table, [np.array([0.25])])  # a search that stopped on the lower hill
+    assert low_hill[0] == pytest.approx(0.2, abs=0.02)
+    found, kept = _other_hills(surface, table, low_hill, rivals, 1)
+    assert found[0] == pytest.approx(0.8, abs=0.02) and kept == []  # the better top is the estimate; 0.2 ruled out
+
+
 def test_the_bootstrap_fits_on_the_simulations_workers_are_those_fitted_here():
     def churn(x):
         return 0.1 + 0.05 * (x - 0.6) ** 2
@@ -296,24 +380,89 @@ def test_the_bootstrap_fits_on_the_simulations_workers_are_those_fitted_here():
     assert np.array_equal(np.array(one_by_one), here[0])
 
 
-def test_beyond_the_fit_window_the_band_predicts_what_the_same_finite_cohort_would_show():
+def test_the_bootstrap_resamples_the_table_with_the_rows_dispersion():
+    def churn(x):
+        return 0.1 + 0.05 * (x - 0.6) ** 2
+
+    xs = np.linspace(0, 1, 11)
+    counts = [[CohortCounts(np.full(12, 1e5), np.full(12, 1e5 * churn(x)), 10**5)] * 2 for x in xs]
+    surface = Surface.fit(xs[:, None], counts, np.array([0.0]), np.array([1.0]))
+    table = retention_table(range(1, 13), np.cumprod(np.full(12, 1 - churn(0.6))), [800] * 12)
+    spread = {}
+    for factor in (1.0, 4.0):
+        _, _, last_rows = bootstrap(
+            surface, table, table.upto(8), np.array([0.6]), 400, np.random.default_rng(3), factor=factor
+        )
+        spread[factor] = last_rows.std()
+    assert spread[4.0] / spread[1.0] == pytest.approx(2.0, rel=0.2)  # the root of the factor
+
+
+def test_beyond_the_fit_window_the_band_predicts_what_the_known_survivors_will_show():
     model = 0.9 ** np.arange(1, 13)
-    offsets = np.zeros((2000, 12))  # a fit without uncertainty of its own
+    certain = np.tile(model, (4000, 1))  # every bootstrap fit the estimate's own: no uncertainty of the fit
     window = retention_table(range(1, 13), model, [400] * 12).upto(6)
-    still = np.full(2000, model[5])  # every replicate's window ends where the observed one did
-    paths = _predicted(model, offsets, still, window, random_seed=1)
-    assert np.array_equal(paths[:, :6], np.tile(model[:6], (2000, 1)))  # the window: the curve's own band
-    kept = model[11] / model[5]
-    fresh = math.sqrt(400 * model[5] * kept * (1 - kept)) / 400  # only the held-out row's own noise
-    assert paths[:, 11].mean() == pytest.approx(model[11], abs=0.003)
-    assert paths[:, 11].std() == pytest.approx(fresh, rel=0.1)
-    shared = np.random.default_rng(2).binomial(400, model[5], size=2000) / 400  # and the window's, carried on
-    wider = _predicted(model, offsets, shared, window, random_seed=1)
-    assert wider[:, 11].std() == pytest.approx(math.sqrt(model[11] * (1 - model[11]) / 400), rel=0.1)
-    followed = _predicted(model, np.outer(shared - model[5], kept * np.ones(12)), shared, window, 1)
-    assert followed[:, 11].std() == pytest.approx(fresh, rel=0.1)  # an estimate that follows the window's noise
-    without = retention_table(range(1, 13), model)
-    assert np.array_equal(_predicted(model, offsets, still, without.upto(6), 1), offsets + model)
+    paths = _predicted(model, certain, model, window, random_seed=1)
+    assert np.array_equal(paths[:, :6], certain[:, :6])  # the window: the curve's own band
+    known, kept = round(400 * model[5]), model[11] / model[5]
+    assert paths[:, 11].mean() == pytest.approx(known * kept / 400, abs=0.002)
+    assert paths[:, 11].std() == pytest.approx(math.sqrt(known * kept * (1 - kept)) / 400, rel=0.1)  # theirs only
+    # The survivors at the window's last row are known: a table below the model there is followed from where it is.
+    lower = retention_table(range(1, 7), model[:6] - np.r_[np.zeros(5), 0.05], [400] * 6)
+    followed = _predicted(model, certain, model, lower, random_seed=1)
+    assert followed[:, 11].mean() == pytest.approx((model[5] - 0.05) * kept, abs=0.002)
+    # Fits that disagree about the rows to come widen the band by their spread, each on its own side.
+    slower = model * np.r_[np.ones(6), 1.02 ** np.arange(1, 7)]
+    spread = np.vstack([np.tile(model, (2000, 1)), np.tile(slower, (2000, 1))])
+    wide = _predicted(model, spread, model, window, random_seed=1)
+    assert wide[:2000, 11].mean() == pytest.approx(known * kept / 400, abs=0.002)
+    assert wide[2000:, 11].mean() == pytest.approx(known * kept * 1.02**6 / 400, abs=0.002)
+    without = retention_table(range(1, 13), model).upto(6)
+    assert np.allclose(_predicted(model, spread, model, without, 1)[:, 11], model[5] * spread[:, 11] / spread[:, 5])
+
+
+def test_the_dispersion_factor_is_one_for_binomial_rows_and_measures_extra_scatter():
+    rng = np.random.default_rng(11)
+    stay = np.full(10, 0.9)
+    curve = np.cumprod(stay)
+
+    def table_with(scatter):  # rows drawn binomially, each year's rate moved by a shock of this size
+        kept, alive = [], 5000
+        for k in range(10):
+            alive = rng.binomial(alive, np.clip(stay[k] + rng.normal(0, scatter), 0, 1))
+            kept.append(alive / 5000)
+        return retention_table(range(1, 11), kept, [5000] * 10)
+
+    plain = [dispersion(table_with(0.0), curve, 0) for _ in range(200)]
+    assert np.median(plain) == 1.0 and np.mean(plain) < 1.25  # Pearson's chi-square over its 10 degrees, floored
+    shaken = [dispersion(table_with(0.01), curve, 0) for _ in range(200)]
+    # variance of a row's rate: binomial 0.9 * 0.1 / at-risk, plus 0.01 ** 2 from the shock
+    at_risk = 5000 * np.concatenate([[1.0], curve[:-1]])
+    expected = np.mean(1 + 1e-4 / (0.09 / at_risk))
+    assert np.median(shaken) == pytest.approx(expected, rel=0.25)
+    assert dispersion(retention_table(range(1, 11), curve), curve, 0) == 1.0  # no cohort sizes: nothing to compare
+
+
+def test_overdispersed_draws_keep_the_mean_and_multiply_the_variance():
+    rng = np.random.default_rng(4)
+    draws = overdispersed_binomial(rng, np.full(40_000, 1000), 0.3, 5.0)
+    assert draws.mean() == pytest.approx(300, rel=0.01)
+    assert draws.var() == pytest.approx(5.0 * 1000 * 0.3 * 0.7, rel=0.05)
+    same = overdispersed_binomial(np.random.default_rng(4), np.full(50, 1000), 0.3, 1.0)
+    assert np.array_equal(same, np.random.default_rng(4).binomial(np.full(50, 1000), 0.3))  # 1: the binomial itself
+    assert np.array_equal(
+        overdispersed_binomial(rng, np.full(5, 10), np.array([0.0, 1.0, 0.0, 1.0, 0.0]), 3.0), [0, 10, 0, 10, 0]
+    )
+
+
+def test_rows_that_scatter_beyond_sampling_widen_the_prediction_band_by_the_root_of_the_factor():
+    model = 0.9 ** np.arange(1, 13)
+    certain = np.tile(model, (4000, 1))
+    window = retention_table(range(1, 13), model, [400] * 12).upto(6)
+    plain = _predicted(model, certain, model, window, random_seed=1)
+    scattered = _predicted(model, certain, model, window, random_seed=1, factor=4.0)
+    assert np.array_equal(scattered[:, :6], plain[:, :6])  # within the window the band is the curve's
+    assert scattered[:, 11].mean() == pytest.approx(model[11], abs=0.004)
+    assert scattered[:, 11].std() == pytest.approx(2.0 * plain[:, 11].std(), rel=0.1)
 
 
 def test_calibration_recovers_how_often_customers_reconsider_from_a_table_the_model_generated():
@@ -332,14 +481,23 @@ def test_calibration_recovers_how_often_customers_reconsider_from_a_table_the_mo
     [low], [high], [estimate] = found.low, found.high, found.estimate
     assert low <= truth <= high
     assert estimate == pytest.approx(truth, rel=0.3)
-    assert math.log(high / low) < 0.25 * math.log(0.2 / 0.01)  # an interval that says something
+    # An interval that says something: within a third of the range searched (log scale). It is wider than the
+    # table's sampling noise alone would make it: the rows' scatter about the surface's curve, which the bootstrap
+    # carries (``dispersion``), includes the simulated curve's own noise.
+    assert math.log(high / low) < math.log(0.2 / 0.01) / 3
     assert found.calibrated.population.review_probability == estimate
     assert found.calibrated.name == "small_calibrated"
+    assert len(found.fitted) == FITTED_SEEDS * 4  # the fitted curve on more seeds than each candidate
+    assert found.design.cohort.iloc[0] < sum(f.joined for f in found.fitted)
 
     errors = holdout_table(found).set_index(["model", "window"])
     assert errors.loc[("simulation", "hold-out"), "rows"] == 6
     assert errors.loc[("simulation", "hold-out"), "mean_abs_error_pts"] < 3
     assert errors.loc[("sBG", "hold-out"), "mean_abs_error_pts"] < 3
+    followed = errors.loc[("sBG", "hold-out, from the last row fitted")]
+    sbg = found.sbg_survival
+    by_hand = 100 * (table.retained[11] * sbg[12:] / sbg[11] - table.retained[12:])
+    assert followed.rows == 6 and followed.mean_abs_error_pts == pytest.approx(np.abs(by_hand).mean())
     curves = curve_table(found)
     assert curves.period.tolist() == list(range(19)) and curves.model.iloc[0] == 1.0
     assert (curves.model_low <= curves.model + 0.02).all() and (curves.model_high >= curves.model - 0.02).all()

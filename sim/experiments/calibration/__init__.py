@@ -41,28 +41,39 @@ candidate simulated (by more than the simulation's noise), that candidate is
 the estimate instead, and the report says so. The likelihood counts, for each
 row, the customers at risk and those retained (the shifted-beta-geometric
 likelihood of Fader & Hardie, 2007, written as a product of conditional
-binomials, so rows may skip periods). Up to three more rounds simulate the
-estimate and the bootstrap fits (below) farthest from any candidate so far,
-so that candidates gather where the table leaves the parameters plausible,
-a curved ridge included; the search stops when the estimate and its interval
-move by less than a tenth of the interval's width.
+binomials, so rows may skip periods). The surface weighs each candidate's
+churn at a tenure by how much its simulated cohort says about it, so that a
+candidate whose cohort has all but died out does not bend the tail. Up to
+three more rounds simulate the estimate, the top of any other hill of the
+surface that the table cannot rule out (an all-cause table often fits two
+stories about as well: many leaving for outside reasons, the prone first, or
+a steady trickle leaving for rivals, and the two project differently), and
+the bootstrap fits (below) farthest from any candidate so far, so that
+candidates gather where the table leaves the parameters plausible, a curved
+ridge included; the search stops when the estimate and its interval move by
+less than a tenth of the interval's width.
 
 **Uncertainty** comes from a bootstrap that repeats the fit many times, each
-time on the observed table resampled binomially (when it gives cohort sizes)
-and with the simulation's seeds resampled with replacement: the interval
-reflects both the sampling noise of the observed cohort and the simulation's
-own noise. Each refit searches from the estimate and, where its resampled
-table likes one of the best candidates simulated better, from that one too,
-so that the interval reaches another hill of the likelihood when the data
-allow it. Intervals are the 2.5% and 97.5% percentiles. The fitted and
-projected curve is the cohort simulated with the calibrated scenario itself;
-within the fit window its band is the curve moved by each bootstrap fit's
-curve about the surface's curve at the estimate. Beyond the window (the
-held-out rows and the projection) it is a prediction band of what the same
-cohort's table would show: a held-out row is a measurement on the same finite
-cohort, sharing the window's sampling noise and adding its own, so each
-replicate follows the customers its resampled table keeps at the window's
-last row with the model's conditional retention, binomially.
+time on the observed table resampled (when it gives cohort sizes) and with
+the simulation's seeds resampled with replacement: the interval reflects both
+the sampling noise of the observed cohort and the simulation's own noise. A
+real table's rows scatter about any smooth curve more than sampling explains
+(the economy, a campaign, a change of policy move a whole year's retention),
+so the table is resampled with the dispersion its fit window shows about the
+fitted curve (``dispersion``: Pearson's statistic over its degrees of
+freedom, at least 1), beta-binomially, as quasi-likelihood widens its
+intervals. Each refit searches from the estimate and, where its resampled
+table likes the top of another hill better, from that one too, so that the
+interval reaches another hill of the likelihood when the data allow it.
+Intervals are the 2.5% and 97.5% percentiles. The fitted and projected curve
+is the cohort simulated with the calibrated scenario itself; within the fit
+window its band is the curve moved by each bootstrap fit's curve about the
+surface's curve at the estimate. Beyond the window (the held-out rows and
+the projection) it is a prediction band of what the same cohort's table
+would show given the rows fitted: the survivors at the window's last row are
+known, and each replicate follows them with the model's conditional
+retention as its own fit moves it, drawing who stays with the same
+dispersion.
 
 **The reference model** is the shifted-beta-geometric (sBG) model of Fader &
 Hardie (2007): every customer has a constant churn rate, Beta-distributed

@@ -9,13 +9,20 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from tqdm.auto import tqdm
 
 from sim.engine.parameters import Scenario
 from sim.experiments.calibration.cohorts import CohortCounts, check_run_length, pooled, simulate_cohort
-from sim.experiments.calibration.observed import CalibrationError, RetentionTable, conditional_log_likelihood
+from sim.experiments.calibration.observed import (
+    CalibrationError,
+    RetentionTable,
+    conditional_log_likelihood,
+    dispersion,
+    overdispersed_binomial,
+)
 from sim.experiments.calibration.sbg import SbgFit, fit_sbg
-from sim.experiments.calibration.surface import Surface, bootstrap_sbg, spread_out
+from sim.experiments.calibration.surface import Surface, bootstrap_sbg, one_blas_thread, spread_out
 from sim.experiments.calibration.surface import bootstrap as bootstrap_fits
 from sim.experiments.calibration.weibull import WeibullFit, fit_weibull
 from sim.experiments.designs import unit_sample
@@ -43,6 +50,12 @@ noise at common seeds) before that candidate replaces it."""
 RIVALS = 4
 """Best candidates simulated from which a bootstrap refit may start, if its resampled table likes one of them better
 than the estimate: the intervals and the band then cover the other hills of a likelihood that has several."""
+FITTED_SEEDS = 3
+"""Times as many seeds as each candidate's that the fitted curve is simulated on (the calibration's seeds first)."""
+APART = 0.25
+"""Distance (each range scaled to 1) from which two candidates stand on different hills of the likelihood."""
+SAME_POINT = 0.02
+"""Distance (each range scaled to 1) within which a hill's top needs no simulation of its own: a candidate is there."""
 EDGE = 0.01  # share of a range within which an estimate counts as on its edge
 MAX_ROUNDS = 4  # fits of the surface: after the first, each adds candidates where the bootstrap puts plausible values
 DESIGN_REPLICATES = 50  # bootstrap replicates that choose the next candidates (the final interval uses them all)
@@ -148,14 +161,23 @@ class Calibration:
         design: every candidate simulated: its values, stage, log-likelihood and cohort size.
         curve: the smoothed surface's retention curve at its optimum (the estimate, unless a better candidate
             simulated replaced it), periods 1..horizon.
-        fitted: the cohort simulated with the calibrated scenario itself, per seed: the fitted and projected curve.
+        fitted: the cohort simulated with the calibrated scenario itself, per seed: the fitted and projected curve
+            (on ``FITTED_SEEDS`` times as many seeds as each candidate, ``seeds`` first).
         band: 95% band (low, high), periods 1..horizon: within the fit window, of the curve (the curve moved by
             each bootstrap fit's surface curve less the surface curve at the estimate); beyond it, a prediction band
-            of what the same cohort's table would show there (``_predicted``; with cohort sizes).
+            of what the same cohort's table would show there, given its survivors at the window's last row
+            (``_predicted``).
+        prediction: the median of the band's paths, periods 1..horizon: beyond the fit window, what the table's
+            later rows are expected to show, from its survivors at the window's last row (the curve itself starts
+            from the simulated cohort's).
         sbg: the sBG fit; ``sbg_low``/``sbg_high`` its bootstrap intervals (alpha, beta), NaN without cohort sizes.
         sbg_band: 95% band of the sBG curve (NaN without cohort sizes).
         weibull: the Weibull reference fit, on the same rows.
         bootstrap: fitted values of each bootstrap replicate, shape (replicates, parameters).
+        dispersion: how many times the variance binomial sampling explains the fit window's rows scatter with about
+            the fitted curve (``dispersion``; at least 1): the bootstrap resamples the table with it, so the
+            intervals and the band carry the rows' year-to-year movement as well as their sampling noise.
+        sbg_dispersion: the same about the sBG curve, with which its bootstrap resamples the table.
         notes: caveats for the report (an estimate at the edge of its range, intervals without sampling noise).
     """
 
@@ -178,12 +200,15 @@ class Calibration:
     curve: np.ndarray
     fitted: list[CohortCounts]
     band: tuple[np.ndarray, np.ndarray]
+    prediction: np.ndarray
     sbg: SbgFit
     sbg_low: np.ndarray
     sbg_high: np.ndarray
     sbg_band: tuple[np.ndarray, np.ndarray]
     weibull: WeibullFit
     bootstrap: np.ndarray
+    dispersion: float = 1.0
+    sbg_dispersion: float = 1.0
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -319,7 +344,7 @@ def calibrate(
 
     tail = (1 - CONFIDENCE) / 2 * 100
     notes: list[str] = []
-    with bar, runner:
+    with bar, runner, one_blas_thread():
         # A Latin hypercube over the whole range, then rounds of candidates where the bootstrap puts plausible
         # values. The search runs on each parameter's search scale (log where asked).
         points = lows + unit_sample("lhs", d, first, rng) * (highs - lows)
@@ -332,6 +357,13 @@ def calibrate(
             starts = [points[int(np.argmax(simulated))]] + ([estimate] if estimate is not None else [])
             previous = (estimate, low, high)
             estimate = surface.best(observed, starts)
+            factor = dispersion(observed, _at(surface.survival(estimate), observed.period), d)
+            hills: list[np.ndarray] = []
+            if table.customers is None:  # no sampling noise to weigh hills by: the best candidates, as they come
+                rivals = _rivals(points, simulated, lows, highs)
+            else:
+                rivals = _rivals(points, simulated, lows, highs, _margin(factor, d))
+                estimate, hills = _other_hills(surface, observed, estimate, rivals, d, points)
             replicates, _, _ = bootstrap_fits(
                 surface,
                 table,
@@ -339,35 +371,43 @@ def calibrate(
                 estimate,
                 min(bootstrap, DESIGN_REPLICATES),
                 rng,
-                _rivals(points, simulated),
+                rivals,
                 runner,
+                factor,
             )
             low, high = np.percentile(replicates, [tail, 100 - tail], axis=0)
             if round_ > 0 and _settled(previous, (estimate, low, high)) or round_ == MAX_ROUNDS - 1:
                 break
+            # The next candidates: the estimate, the top of every other hill the table finds about as plausible
+            # (so that the bootstrap can weigh the hills on simulations, not on the surface's guess between them),
+            # and bootstrap fits far from every candidate so far.
             scale = highs - lows
-            taken = np.vstack([(points - lows) / scale, (estimate - lows) / scale])
-            new = spread_out((replicates - lows) / scale, taken, more - 1)
-            new = np.vstack([estimate, lows + new * scale])
+            taken = np.vstack([(points - lows) / scale, (np.vstack([estimate, *hills]) - lows) / scale])
+            new = spread_out((replicates - lows) / scale, taken, max(0, more - 1 - len(hills))).reshape(-1, d)
+            new = np.vstack([estimate, *hills, lows + new * scale])
             bar.total = bar.n + (len(new) + 1) * len(seeds)
             bar.refresh()
             counts += simulate(new)
             points = np.vstack([points, new])
             stage += [round_ + 2] * len(new)
 
-        rivals = _rivals(points, simulated)
-        replicates, curves, last_rows = bootstrap_fits(
-            surface, table, observed, estimate, bootstrap, rng, rivals, runner
+        replicates, curves, _ = bootstrap_fits(
+            surface, table, observed, estimate, bootstrap, rng, rivals, runner, factor
         )
         curve = surface.survival(estimate)
         replicates = _from_search(parameters, replicates)
         low, high = np.percentile(replicates, [tail, 100 - tail], axis=0)
         rounded = _rounded(_from_search(parameters, estimate))
-        fitted = simulator(rounded[None, :])[0]
+        # The fitted curve is simulated on more seeds than each candidate, those first, so that its tail, which the
+        # hold-out check and the projection read, carries less of the simulation's noise.
+        more_seeds = seeds + [max(seeds) + 1 + i for i in range((FITTED_SEEDS - 1) * len(seeds))]
+        bar.total += len(more_seeds) - len(seeds)  # the total so far counted the fitted curve on the seeds
+        bar.refresh()
+        fitted = simulator(rounded[None, :], more_seeds)[0]
         # The surface smooths the candidates; where few lie near its optimum it can promise a fit that a simulation
-        # there does not give. The estimate must simulate about as well as the best candidate simulated.
-        # ``simulated`` holds every candidate's log-likelihood: the last round added none after computing it.
-        promised = conditional_log_likelihood(observed, _at(pooled(fitted).survival, observed.period))
+        # there does not give. The estimate must simulate about as well as the best candidate simulated, on the
+        # same seeds. ``simulated`` holds every candidate's log-likelihood: the last round added none after it.
+        promised = conditional_log_likelihood(observed, _at(pooled(fitted[: len(seeds)]).survival, observed.period))
         best = _better_candidate(promised, simulated)
         if best is not None:
             notes.append(
@@ -376,12 +416,13 @@ def calibrate(
                 "and the intervals, found on the surface, are centred on the optimum it promised."
             )
             rounded = _rounded(_from_search(parameters, points[best]))
-            bar.total += len(seeds)
-            fitted = simulator(rounded[None, :])[0]
+            bar.total += len(more_seeds)
+            fitted = simulator(rounded[None, :], more_seeds)[0]
         estimate = rounded
         calibrated = fitted_scenario(scenario, [p.field for p in parameters], rounded)
-        paths = _predicted(pooled(fitted).survival, curves - curve, last_rows, observed, random_seed)
+        paths = _predicted(pooled(fitted).survival, curves, curve, observed, random_seed, factor)
         band = tuple(np.percentile(paths, [tail, 100 - tail], axis=0))
+        prediction = np.median(paths, axis=0)
 
     calibrated = calibrated.model_copy(
         update={
@@ -421,8 +462,9 @@ def calibrate(
     sbg = fit_sbg(own_fit, period=steps)
     sbg_low = sbg_high = np.full(2, np.nan)
     sbg_band = (np.full(horizon, np.nan), np.full(horizon, np.nan))
+    sbg_factor = dispersion(own_fit, sbg.survival(own_fit.period * steps), 2)
     if table.customers is not None:
-        draws, curves = bootstrap_sbg(sbg, own, own_fit, horizon, bootstrap, rng)
+        draws, curves = bootstrap_sbg(sbg, own, own_fit, horizon, bootstrap, rng, sbg_factor)
         sbg_low, sbg_high = np.percentile(draws, [tail, 100 - tail], axis=0)
         sbg_band = tuple(np.percentile(curves, [tail, 100 - tail], axis=0))
 
@@ -451,52 +493,138 @@ def calibrate(
         curve=curve,
         fitted=fitted,
         band=band,
+        prediction=prediction,
         sbg=sbg,
         sbg_low=sbg_low,
         sbg_high=sbg_high,
         sbg_band=sbg_band,
         weibull=fit_weibull(own_fit, period=steps),
         bootstrap=replicates,
+        dispersion=factor,
+        sbg_dispersion=sbg_factor,
         notes=notes,
     )
 
 
 def _predicted(
-    model: np.ndarray, offsets: np.ndarray, last_rows: np.ndarray, observed: RetentionTable, random_seed: int
+    model: np.ndarray,
+    curves: np.ndarray,
+    curve: np.ndarray,
+    observed: RetentionTable,
+    random_seed: int,
+    factor: float = 1.0,
 ) -> np.ndarray:
     """Bootstrap paths of the model's curve in the fit window ``observed``, and beyond it of what its table would show.
 
     Within the fit window a path is the model's curve moved by one bootstrap
-    fit's offset (its surface curve less the surface curve at the estimate).
-    Beyond it, a held-out row is a measurement on the same finite cohort the
-    fit window saw: in replicate ``b``, of the ``n * R_b`` customers its
-    resampled table keeps at the window's last row ``T``, each stays to
-    period ``k`` with the model's conditional retention ``S(k) / S(T)``
-    (binomially, ``n`` the cohort size of the window's last row), and the
-    path is ``S(k)`` plus that draw's departure from ``R_obs * S(k) / S(T)``
-    less the fit's offset: the noise the held-out row shares with the window,
-    the noise of its own, and how far the estimate follows them. Without
-    cohort sizes there is no sampling noise, and paths are the moved curves
-    throughout. Only the window's rows are read.
+    fit's offset (its surface curve ``curves[b]`` less the surface curve at
+    the estimate, ``curve``). Beyond it, a held-out row is a measurement on
+    the same finite cohort, whose survivors at the window's last row ``T``
+    are known: ``n * R_obs(T)`` of them (``n`` the cohort size of that row).
+    Replicate ``b`` follows them with the model's conditional retention
+    ``S(k) / S(T)`` moved as its own fit moves it (times ``C_b(k) / C_b(T)``
+    over ``C(k) / C(T)``): a draw from the bootstrap's spread of fits, then
+    the survivors drawn from it, the predictive distribution of the rows to
+    come given the rows fitted. The survivors vary ``factor`` times as much
+    as a binomial's (``overdispersed_binomial``): the window's rows' scatter
+    about the curve beyond sampling. Without cohort sizes there is no
+    sampling noise: a path beyond the window is ``R_obs(T)`` times the
+    replicate's conditional retention. Only the window's rows are read: the
+    rows to come are taken to measure the cohort its last row measured
+    (``n`` customers at the start).
     """
-    paths = np.clip(model + offsets, 0.0, 1.0)
-    if observed.customers is None:
-        return paths
+    paths = np.clip(model + curves - curve, 0.0, 1.0)
     last = observed.last_period
     later = np.arange(len(model)) >= last  # periods after the window's last row (index k - 1 for period k)
+
+    def conditional(survival: np.ndarray) -> np.ndarray:
+        return survival[..., later] / np.maximum(survival[..., [last - 1]], 1e-12)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        moved = np.where(conditional(curve) > 0, conditional(curves) / conditional(curve), 1.0)
+    kept = np.clip(conditional(model) * moved, 0.0, 1.0)
+    if observed.customers is None:
+        paths[:, later] = observed.retained[-1] * kept
+        return paths
     size = int(observed.customers[-1])
-    kept = np.clip(model[later] / max(model[last - 1], 1e-12), 0.0, 1.0)
+    known = int(round(size * observed.retained[-1]))
     rng = np.random.default_rng([random_seed, 2007, 1])  # its own stream: the bootstrap's draws stay as they were
-    stayed = np.rint(size * last_rows).astype(np.int64)
-    seen = rng.binomial(stayed[:, None], kept[None, :]) / size
-    expected = observed.retained[-1] * kept
-    paths[:, later] = np.clip(model[later] + (seen - expected) - offsets[:, later], 0.0, 1.0)
+    paths[:, later] = overdispersed_binomial(rng, np.full(kept.shape, known), kept, factor) / size
     return paths
 
 
-def _rivals(points: np.ndarray, simulated: Sequence[float]) -> np.ndarray:
-    """The ``RIVALS`` candidates that simulated best (search scale): where a bootstrap refit may start instead."""
-    return points[np.argsort(simulated)[::-1][:RIVALS]]
+def _rivals(
+    points: np.ndarray, simulated: Sequence[float], lows: np.ndarray, highs: np.ndarray, margin: float = np.inf
+) -> np.ndarray:
+    """Up to ``RIVALS`` candidates (search scale), the tops of distinct hills: where a bootstrap refit may start.
+
+    The best simulated, then each next the best at least ``APART`` from those
+    before it (ranges scaled to 1), of those whose log-likelihood falls short
+    of the best's by less than ``margin`` (``_margin``): hills the table
+    cannot rule out, not the bumps of a flat likelihood.
+    """
+    scaled = (points - lows) / (highs - lows)
+    top = max(simulated)
+    chosen: list[int] = []
+    for i in np.argsort(simulated)[::-1]:
+        if simulated[i] < top - margin:
+            break
+        if all(np.linalg.norm(scaled[i] - scaled[j]) >= APART for j in chosen):
+            chosen.append(int(i))
+            if len(chosen) == RIVALS:
+                break
+    return points[chosen]
+
+
+def _margin(factor: float, fitted: int) -> float:
+    """Log-likelihood below the best within which another hill stays plausible.
+
+    Half the 99% quantile of a chi-square with one degree per parameter, times the rows' dispersion
+    (``dispersion``), as in a quasi-likelihood ratio test.
+    """
+    return factor * float(stats.chi2.ppf(0.99, fitted)) / 2
+
+
+def _other_hills(
+    surface: Surface,
+    observed: RetentionTable,
+    estimate: np.ndarray,
+    rivals: np.ndarray,
+    fitted: int,
+    simulated: np.ndarray | None = None,
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The estimate, and the tops of the surface's other hills the table finds about as plausible (search scale).
+
+    A local search from each rival ends on the top of its hill; a top at
+    least ``APART`` from the estimate and from the tops kept before it is
+    kept if its log-likelihood falls short of the estimate's by
+    less than ``_margin``: a hill the table cannot rule out. A top the table
+    likes better than the estimate becomes the estimate (the search from the
+    best candidate stopped on a lower hill), and the estimate a hill. Tops
+    within ``SAME_POINT`` of a candidate in ``simulated`` (points, search
+    scale) are left out: that candidate already stands for them.
+    """
+    scale = surface.high - surface.low
+
+    def likelihood(x: np.ndarray) -> float:
+        return conditional_log_likelihood(observed, _at(surface.survival(x), observed.period))
+
+    margin = _margin(dispersion(observed, _at(surface.survival(estimate), observed.period), fitted), fitted)
+    tops = [(likelihood(estimate), estimate)]
+    for rival in rivals:
+        top = surface.best(observed, [rival])
+        if any(np.linalg.norm((top - other) / scale) < APART for _, other in tops):
+            continue
+        tops.append((likelihood(top), top))
+    tops.sort(key=lambda pair: -pair[0])
+    best, estimate = tops[0]
+    taken = np.empty((0, len(scale))) if simulated is None else np.asarray(simulated)
+    kept = [
+        top
+        for value, top in tops[1:]
+        if value > best - margin and not np.any(np.linalg.norm((taken - top) / scale, axis=1) < SAME_POINT)
+    ]
+    return estimate, kept
 
 
 def _better_candidate(promised: float, simulated: Sequence[float]) -> int | None:
@@ -559,11 +687,12 @@ class _Simulator:
         self.horizon, self.warmup, self.window = horizon, warmup, window
         self.runner, self.bar = runner, bar
 
-    def __call__(self, points: np.ndarray) -> list[list[CohortCounts]]:
-        """Per point, the cohort counts of each seed (seeds in order)."""
+    def __call__(self, points: np.ndarray, seeds: Sequence[int] | None = None) -> list[list[CohortCounts]]:
+        """Per point, the cohort counts of each seed (seeds in order; default the calibration's)."""
+        seeds = self.seeds if seeds is None else list(seeds)
         fields = [p.field for p in self.parameters]
         scenarios = [fitted_scenario(self.scenario, fields, point) for point in points]
-        calls = [(s, self.firm, seed, self.horizon, self.warmup, self.window) for s in scenarios for seed in self.seeds]
+        calls = [(s, self.firm, seed, self.horizon, self.warmup, self.window) for s in scenarios for seed in seeds]
         results = self.runner.map(simulate_cohort, calls, progress=self.bar)
-        k = len(self.seeds)
+        k = len(seeds)
         return [results[i * k : (i + 1) * k] for i in range(len(points))]

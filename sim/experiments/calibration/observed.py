@@ -286,11 +286,60 @@ def _log_likelihood(at_risk: np.ndarray, kept: np.ndarray, survival: np.ndarray)
     return float(np.dot(kept, np.log(q)) + np.dot(at_risk - kept, np.log1p(-q)))
 
 
-def resample_table(table: RetentionTable, rng: np.random.Generator) -> RetentionTable:
+def dispersion(table: RetentionTable, survival: np.ndarray, fitted: int) -> float:
+    """How much more a table's rows vary about a model's curve than binomial sampling alone would make them.
+
+    The Pearson statistic of the rows' conditional binomials (``conditional_log_likelihood``) divided by their
+    degrees of freedom, ``rows - fitted`` (at least one), and never below 1: the dispersion factor of a
+    quasi-binomial model (McCullagh & Nelder 1989, section 4.5). A real cohort's retention moves from year to year
+    with things no model of tenure sees (the economy, a competitor's campaign, a change of policy), and the large
+    cohorts of real tables make binomial noise small beside them: a factor of 2 says the rows scatter about the
+    curve with twice the variance that sampling explains. 1 without cohort sizes (no sampling noise to compare with).
+
+    Args:
+        table: the observed rows.
+        survival: the model's share still active at each of ``table.period``, shape (rows,).
+        fitted: parameters fitted to these rows.
+    """
+    if table.customers is None:
+        return 1.0
+    at_risk, kept = table.counts()
+    survival = np.asarray(survival, dtype=float)
+    before = np.concatenate([[1.0], survival[:-1]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.clip(np.where(before > 0, survival / before, 0.0), 1e-9, 1 - 1e-9)
+    seen = at_risk > 0  # a row with no one left at risk says nothing
+    pearson = float(np.sum((kept[seen] - at_risk[seen] * q[seen]) ** 2 / (at_risk[seen] * q[seen] * (1 - q[seen]))))
+    return max(1.0, pearson / max(1, int(seen.sum()) - fitted))
+
+
+def overdispersed_binomial(
+    rng: np.random.Generator, trials: np.ndarray | int, p: np.ndarray | float, factor: float
+) -> np.ndarray:
+    """Binomial draws whose variance is ``factor`` times the binomial's: beta-binomial, with the same mean.
+
+    Each draw's success probability is itself drawn from a Beta with mean ``p`` and intra-class correlation
+    ``(factor - 1) / (trials - 1)``, so the variance is ``factor * n p (1 - p)`` (capped where that correlation
+    would reach 1). With ``factor`` 1 these are the plain binomial draws, from the same stream.
+    """
+    trials = np.asarray(trials)
+    p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
+    if factor <= 1.0:
+        return rng.binomial(trials, p)
+    rho = np.clip((factor - 1.0) / np.maximum(trials - 1, 1), 1e-12, 0.999)
+    size = (1 - rho) / rho
+    inner = np.clip(p, 1e-12, 1 - 1e-12)
+    drawn = rng.beta(inner * size, (1 - inner) * size)
+    return rng.binomial(trials, np.where((p > 0) & (p < 1), drawn, p))
+
+
+def resample_table(table: RetentionTable, rng: np.random.Generator, factor: float = 1.0) -> RetentionTable:
     """A bootstrap copy of a table with cohort sizes: survivors drawn binomially, row after row.
 
     Of the customers still active at the previous row, each stays to the next
-    with the observed conditional retention.
+    with the observed conditional retention. With a dispersion ``factor``
+    above 1 (``dispersion``) each row's draw varies that many times as much
+    (``overdispersed_binomial``): the rows' scatter beyond sampling noise.
 
     Raises:
         CalibrationError: when the table gives no cohort sizes.
@@ -305,6 +354,6 @@ def resample_table(table: RetentionTable, rng: np.random.Generator) -> Retention
     share = 1.0
     for i in range(len(table)):
         at_risk = int(round(n[i] * share))
-        share = rng.binomial(at_risk, min(max(stay[i], 0.0), 1.0)) / n[i]
+        share = int(overdispersed_binomial(rng, at_risk, min(max(stay[i], 0.0), 1.0), factor)) / n[i]
         retained[i] = share
     return replace(table, retained=retained)

@@ -47,7 +47,9 @@ def curve_table(calibration: Calibration) -> pd.DataFrame:
     ``window`` ("fit", "hold-out" or "" where not observed); ``model`` (the
     cohort simulated with the calibrated scenario, all seeds pooled) with its
     band ``model_low``/``model_high`` (beyond the fit window a prediction band,
-    ``Calibration.band``) and ``at_risk``, the simulated customers each of its
+    ``Calibration.band``), ``predicted`` (beyond the fit window, the median
+    of that band: what the table's later rows are expected to show, from its
+    survivors at the last row fitted; NaN within it) and ``at_risk``, the simulated customers each of its
     periods is measured on; ``surface``, the smoothed surface's curve at its
     optimum; ``sbg`` with ``sbg_low``/``sbg_high``;
     ``weibull``; and the churn rate each period: ``observed_churn`` (per
@@ -79,6 +81,7 @@ def curve_table(calibration: Calibration) -> pd.DataFrame:
             "model": from_one(c.model_survival, 1.0),
             "model_low": from_one(c.band[0], 1.0),
             "model_high": from_one(c.band[1], 1.0),
+            "predicted": np.where(periods > c.fit_table.last_period, from_one(c.prediction, 1.0), np.nan),
             "at_risk": from_one(counts.at_risk, np.nan),
             "surface": from_one(c.curve, 1.0),
             "sbg": from_one(c.sbg_survival, 1.0),
@@ -99,14 +102,24 @@ def holdout_table(calibration: Calibration) -> pd.DataFrame:
 
     Errors are in percentage points of the starting cohort: mean absolute
     error, root mean squared error and the largest error (fitted minus
-    observed, signed) over the window's rows.
+    observed, signed) over the window's rows. Window "hold-out" reads each
+    model's curve; "hold-out, from the last row fitted" each model's
+    prediction from the survivors at the last row fitted, ``R(T) S(k) /
+    S(T)``, what the simulation's prediction band is drawn around.
     """
     c = calibration
     rows = []
+    last = c.fit_table.last_period
     for model, curve in (("simulation", c.model_survival), ("sBG", c.sbg_survival), ("Weibull", c.weibull_survival)):
         fitted = _at(curve, c.table.period)
-        for window, mask in (("fit", c.table.period <= c.fit_periods), ("hold-out", c.table.period > c.fit_periods)):
-            error = 100 * (fitted[mask] - c.table.retained[mask])
+        followed = c.fit_table.retained[-1] * fitted / curve[last - 1]
+        held = c.table.period > c.fit_periods
+        for window, mask, values in (
+            ("fit", c.table.period <= c.fit_periods, fitted),
+            ("hold-out", held, fitted),
+            ("hold-out, from the last row fitted", held, followed),
+        ):
+            error = 100 * (values[mask] - c.table.retained[mask])
             rows.append(
                 {
                     "model": model,

@@ -30,6 +30,18 @@ def retention_figure(c: Calibration) -> Figure:
     _shade_windows(ax, c)
     ax.fill_between(periods, 100 * _from_one(c.band[0]), 100 * _from_one(c.band[1]), color=SIMULATION, alpha=0.15, lw=0)
     ax.plot(periods, 100 * _from_one(c.model_survival), color=SIMULATION, label="simulation, calibrated")
+    last = c.fit_table.last_period
+    later = periods >= last
+    predicted = _from_one(c.prediction)
+    predicted[last] = c.fit_table.retained[-1]  # from the survivors at the last row fitted
+    ax.plot(
+        periods[later],
+        100 * predicted[later],
+        color=SIMULATION,
+        ls="-.",
+        lw=1,
+        label="simulation, predicted from the last row fitted",
+    )
     if np.isfinite(c.sbg_band[0]).all():
         ax.fill_between(
             periods, 100 * _from_one(c.sbg_band[0]), 100 * _from_one(c.sbg_band[1]), color=REFERENCE, alpha=0.12, lw=0
@@ -55,7 +67,8 @@ def retention_figure(c: Calibration) -> Figure:
     ax.set_ylabel("still active (% of the starting cohort)")
     note = (
         f"Simulated: {c.firm}'s joiners after a {c.warmup}-month warm-up in the calibrated scenario, "
-        f"{len(c.seeds)} seeds pooled. Bands: 95% bootstrap intervals."
+        f"{len(c.fitted)} seeds pooled. Bands: 95% bootstrap intervals; beyond the fit window the simulation's is a "
+        "prediction band of the rows to come, around its prediction from the survivors at the last row fitted."
     )
     return finish(figure, f"Retention of {c.firm}'s joiners: observed, fitted and projected", note, legend_title="")
 

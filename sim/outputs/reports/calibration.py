@@ -112,6 +112,7 @@ def publish_calibration(
         warmup=c.warmup,
         window=c.window,
         bootstrap=int(len(c.bootstrap)),
+        dispersion={"simulation": c.dispersion, "sbg": c.sbg_dispersion},
         table_period_months=c.steps * c.scenario.market.period_months,
         sbg={"alpha": c.sbg.alpha, "beta": c.sbg.beta, "period": c.steps},
         weibull={"scale": c.weibull.scale, "shape": c.weibull.shape, "period": c.steps},
@@ -147,18 +148,26 @@ def calibration_findings(c: Calibration) -> list[str]:
             f"{sim.mean_abs_error_pts:.2f} points on average (RMSE {sim.rmse_pts:.2f}); the sBG reference model by "
             f"{ref.mean_abs_error_pts:.2f} (RMSE {ref.rmse_pts:.2f}), the Weibull by "
             f"{weibull.mean_abs_error_pts:.2f} (RMSE {weibull.rmse_pts:.2f}). The simulation's {kind} covers "
-            f"{int(inside.sum())} of the {int(held.sum())} held-out rows."
+            f"{int(inside.sum())} of the {int(held.sum())} held-out rows." + _scatter(c)
+        )
+        followed = {m: errors.loc[(m, "hold-out, from the last row fitted")] for m in ("simulation", "sBG", "Weibull")}
+        found.append(
+            "Predicted from the survivors at the last row fitted (the band's centre), the held-out rows are missed by "
+            f"{followed['simulation'].mean_abs_error_pts:.2f} points on average by the simulation, "
+            f"{followed['sBG'].mean_abs_error_pts:.2f} by the sBG model and "
+            f"{followed['Weibull'].mean_abs_error_pts:.2f} by the Weibull."
         )
     else:
         found.append(
             "Every row was used for the fit: there is no hold-out check (give --fit-periods below the last period)."
         )
-    model, low, high = c.model_survival[-1], c.band[0][-1], c.band[1][-1]
+    predicted, low, high = c.prediction[-1], c.band[0][-1], c.band[1][-1]
     sbg = c.sbg_survival[-1]
     sbg_low, sbg_high = c.sbg_band[0][-1], c.sbg_band[1][-1]
     found.append(
-        f"After {c.horizon} periods the simulation projects {interval(model, low, high, scale=100.0, unit='%')} of "
-        f"the cohort still active (its band as above); the sBG model "
+        f"After {c.horizon} periods the simulation predicts {interval(predicted, low, high, scale=100.0, unit='%')} "
+        f"of the cohort still active, from its survivors at the last row fitted (the band as above; the simulated "
+        f"curve itself, {100 * c.model_survival[-1]:.1f}%); the sBG model "
         f"{interval(sbg, sbg_low, sbg_high, scale=100.0, unit='%')} (the band of its curve)."
     )
     churn = c.model_churn
@@ -182,6 +191,18 @@ def calibration_findings(c: Calibration) -> list[str]:
     return found
 
 
+def _scatter(c: Calibration) -> str:
+    """A sentence on the fit window's scatter beyond sampling noise, which widens the intervals and the band."""
+    if c.table.customers is None or c.dispersion <= 1.0:
+        return ""
+    return (
+        f" The fitted rows scatter about the curve with {c.dispersion:.2g} times the variance that sampling "
+        f"{c.table.customers[0]:,.0f} customers explains (about the sBG curve, {c.sbg_dispersion:.2g} times): "
+        "year-to-year movement that no model of tenure foresees, or a shape the curve misses, which the intervals "
+        "and both bands carry too."
+    )
+
+
 def calibration_report(c: Calibration, figures: list[Path], toml_name: str, command: str) -> str:
     """Markdown report of a calibration."""
     name = Path(c.table.source).name
@@ -195,7 +216,8 @@ def calibration_report(c: Calibration, figures: list[Path], toml_name: str, comm
     cohort = sum(f.joined for f in c.fitted)
     lines += [
         f"*{len(c.seeds)} seeds ({c.seeds[0]}-{c.seeds[-1]}) of {m.customers:,} customers, the same for every "
-        f"candidate (common random numbers); {cohort:,} simulated joiners of {c.firm} at the calibrated values; "
+        f"candidate (common random numbers); {cohort:,} simulated joiners of {c.firm} at the calibrated values, "
+        f"on {len(c.fitted)} seeds; "
         f"{len(c.table)} observed rows ({name}, sha256 {c.table.sha256[:12]}), fitted on periods up to "
         f"{c.fit_periods}; loyalty-sim {package_version()}.*",
         "",
