@@ -6,6 +6,7 @@ import tomllib
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -652,6 +653,10 @@ def test_the_commands_write_a_table_then_calibrate_to_it_end_to_end(tmp_path):
     assert load_scenario(written) == calibrated
     report = (folder / "report.md").read_text()
     assert "## Hold-out check" in report and "![retention](retention.png)" in report and "sorting" in report
+    assert "Predicted from the survivors at the last row fitted" in report
+    assert "hold-out, from the last row fitted" in report  # every model's error, like for like with the band
+    assert manifest["dispersion"]["simulation"] >= 1 and manifest["dispersion"]["sbg"] >= 1
+    assert "predicted" in pd.read_csv(folder / "curves.csv", comment="#").columns
     assert "held-out periods 9-12" in result.output and "calibrated scenario:" in result.output
     checked = runner.invoke(app, ["check", str(written)])
     assert checked.exit_code == 0 and ": ok - baseline_calibrated" in checked.output
