@@ -15,6 +15,7 @@ from sim.cli import app
 from sim.engine.scenario_files import SHIPPED, load_scenario
 from sim.experiments.calibration import (
     CalibrationError,
+    SbgFit,
     apply_settings,
     calibrate,
     churn_by_tenure,
@@ -23,6 +24,7 @@ from sim.experiments.calibration import (
     curve_table,
     fit_sbg,
     fit_weibull,
+    fitted_scenario,
     holdout_table,
     parameter_table,
     parse_fit,
@@ -36,15 +38,9 @@ from sim.experiments.calibration import (
     simulate_cohort,
 )
 from sim.experiments.calibration.cohorts import CohortCounts
-from sim.experiments.calibration.fit import (
-    APART,
-    FITTED_SEEDS,
-    RIVALS,
-    _better_candidate,
-    _other_hills,
-    _predicted,
-    _rivals,
-)
+from sim.experiments.calibration.fit import FITTED_SEEDS, INERT_EFFORT, _better_candidate, _predicted
+from sim.experiments.calibration.hills import APART, RIVALS, other_hills, sbg_story
+from sim.experiments.calibration.hills import rivals as rivals_of
 from sim.experiments.calibration.observed import dispersion, overdispersed_binomial, resample_table
 from sim.experiments.calibration.surface import Surface, bootstrap
 from sim.experiments.evaluator import ProcessPool
@@ -336,23 +332,45 @@ def test_the_search_keeps_the_top_of_another_hill_only_while_the_table_cannot_ru
     xs, surface, churn = surface_with(0.15)  # both valleys as deep: the table cannot tell them apart
     table = retention_table(range(1, 13), np.cumprod(np.full(12, 1 - churn(0.8))), [500] * 12)
     simulated = [conditional_log_likelihood(table, np.cumprod(np.full(12, 1 - churn(x)))) for x in xs]
-    rivals = _rivals(xs[:, None], simulated, np.array([0.0]), np.array([1.0]))
+    rivals = rivals_of(xs[:, None], simulated, np.array([0.0]), np.array([1.0]))
     assert len(rivals) <= RIVALS and np.all(np.diff(np.sort(rivals[:, 0])) >= APART - 1e-9)  # apart: one per hill
     assert {round(float(r[0]), 2) for r in rivals[:2]} == {0.2, 0.8}
-    plausible = _rivals(xs[:, None], simulated, np.array([0.0]), np.array([1.0]), margin=5.0)
+    plausible = rivals_of(xs[:, None], simulated, np.array([0.0]), np.array([1.0]), margin=5.0)
     assert sorted(round(float(r[0]), 2) for r in plausible) == [0.2, 0.8]  # the hills' sides and the ridge are not
     estimate = surface.best(table, [np.array([0.8])])
-    found, [other] = _other_hills(surface, table, estimate, rivals, 1)
+    found, [other] = other_hills(surface, table, estimate, rivals, 1)
     assert np.array_equal(found, estimate) and other[0] == pytest.approx(0.2, abs=0.02)
-    found, kept = _other_hills(surface, table, estimate, rivals, 1, simulated=xs[:, None])
+    found, kept = other_hills(surface, table, estimate, rivals, 1, simulated=xs[:, None])
     assert kept == []  # a candidate was simulated on that top already: it stands for the hill
     xs, surface, churn = surface_with(0.05)  # a shallow valley at 0.2: 500 customers a year rule it out
     simulated = [conditional_log_likelihood(table, np.cumprod(np.full(12, 1 - churn(x)))) for x in xs]
-    rivals = _rivals(xs[:, None], simulated, np.array([0.0]), np.array([1.0]))
+    rivals = rivals_of(xs[:, None], simulated, np.array([0.0]), np.array([1.0]))
     low_hill = surface.best(table, [np.array([0.25])])  # a search that stopped on the lower hill
     assert low_hill[0] == pytest.approx(0.2, abs=0.02)
-    found, kept = _other_hills(surface, table, low_hill, rivals, 1)
+    found, kept = other_hills(surface, table, low_hill, rivals, 1)
     assert found[0] == pytest.approx(0.8, abs=0.02) and kept == []  # the better top is the estimate; 0.2 ruled out
+
+
+def test_the_search_also_simulates_the_sbg_fits_story_told_in_the_models_terms():
+    scenario = small(3000)
+    parameters = parse_fit(None, scenario, "A")
+    sbg = SbgFit(alpha=0.8, beta=2.5, log_likelihood=0.0, period=12)
+    told = sbg_story(parameters, sbg, 12, scenario, 2 * INERT_EFFORT)
+    by_name = {p.field.name: v for p, v in zip(parameters, told, strict=True)}
+    assert by_name == pytest.approx(
+        {"switching_effort": 2 * INERT_EFFORT, "defection_hazard": 0.8 / 2.5 / 12, "outside_proneness_cv": 0.8**-0.5}
+    )
+    # The twin: a Gamma-spread hazard with the sBG's mean and spread, and leaving for rivals made rare, keeps the
+    # cohort the sBG model keeps, year after year.
+    cohort = pooled(
+        simulate_cohort(fitted_scenario(scenario, [p.field for p in parameters], told), "A", s, 84, 12, 12)
+        for s in (1, 2, 3)
+    )
+    years = np.array([1, 2, 4, 7])
+    assert cohort.survival[12 * years - 1] == pytest.approx(sbg_survival(0.8, 2.5, years), abs=0.03)
+    assert (
+        sbg_story(parse_fit(["population.review_probability=0.01:0.2"], scenario, "A"), sbg, 12, scenario, 16) is None
+    )
 
 
 def test_the_bootstrap_fits_on_the_simulations_workers_are_those_fitted_here():

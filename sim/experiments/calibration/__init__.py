@@ -31,7 +31,12 @@ but one for outside reasons pays, and the firm's outside hazard and how
 unequally customers are exposed to it; an all-cause table does not say which
 kind of exit it saw, so the split between them is the scenario's) with common random numbers (the same seeds for every
 candidate). It simulates a Latin hypercube of candidates over the whole
-range, then smooths each month's simulated churn rate (on the logit scale)
+range and, when the outside hazard and its spread are fitted, the candidate
+at which the model tells the sBG fit's story (a Gamma-spread outside hazard
+with the sBG's mean and spread, leaving for rivals made rare: its
+continuous-time twin), so that a table the sBG model fits well is not lost
+on a hill a sparse first design misses; then it smooths each month's
+simulated churn rate (on the logit scale)
 across the candidates with a local quadratic regression (loess), and takes as
 estimate the values that maximise the binomial likelihood of the observed
 table's fit window under that smooth surface. Where few candidates lie near

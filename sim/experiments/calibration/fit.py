@@ -9,11 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from tqdm.auto import tqdm
 
 from sim.engine.parameters import Scenario
 from sim.experiments.calibration.cohorts import CohortCounts, check_run_length, pooled, simulate_cohort
+from sim.experiments.calibration.hills import at as _at
+from sim.experiments.calibration.hills import margin, other_hills, sbg_story
+from sim.experiments.calibration.hills import rivals as rivals_of
 from sim.experiments.calibration.observed import (
     CalibrationError,
     RetentionTable,
@@ -47,15 +49,8 @@ INERT_EFFORT = 8.0
 WORSE = 3.0
 """Log-likelihood by which the simulated estimate may fall short of the best candidate simulated (the simulation's
 noise at common seeds) before that candidate replaces it."""
-RIVALS = 4
-"""Best candidates simulated from which a bootstrap refit may start, if its resampled table likes one of them better
-than the estimate: the intervals and the band then cover the other hills of a likelihood that has several."""
 FITTED_SEEDS = 3
 """Times as many seeds as each candidate's that the fitted curve is simulated on (the calibration's seeds first)."""
-APART = 0.25
-"""Distance (each range scaled to 1) from which two candidates stand on different hills of the likelihood."""
-SAME_POINT = 0.02
-"""Distance (each range scaled to 1) within which a hill's top needs no simulation of its own: a candidate is there."""
 EDGE = 0.01  # share of a range within which an estimate counts as on its edge
 MAX_ROUNDS = 4  # fits of the surface: after the first, each adds candidates where the bootstrap puts plausible values
 DESIGN_REPLICATES = 50  # bootstrap replicates that choose the next candidates (the final interval uses them all)
@@ -344,12 +339,18 @@ def calibrate(
 
     tail = (1 - CONFIDENCE) / 2 * 100
     notes: list[str] = []
+    sbg = fit_sbg(own_fit, period=steps)
     with bar, runner, one_blas_thread():
-        # A Latin hypercube over the whole range, then rounds of candidates where the bootstrap puts plausible
-        # values. The search runs on each parameter's search scale (log where asked).
+        # A Latin hypercube over the whole range, and where the fit has the parameters for it the sBG fit's own
+        # story told in the model's terms; then rounds of candidates where the bootstrap puts plausible values.
+        # The search runs on each parameter's search scale (log where asked).
         points = lows + unit_sample("lhs", d, first, rng) * (highs - lows)
+        told = sbg_story(parameters, sbg, table_months, scenario, 2 * INERT_EFFORT)
+        if told is not None:
+            points = np.vstack([points, np.clip(_to_search(parameters, told), lows, highs)])
+            bar.total += len(seeds)
         counts = simulate(points)
-        stage = [1] * first
+        stage = [1] * len(points)
         estimate = low = high = None
         for round_ in range(MAX_ROUNDS):
             surface = Surface.fit(points, counts, lows, highs)
@@ -360,10 +361,10 @@ def calibrate(
             factor = dispersion(observed, _at(surface.survival(estimate), observed.period), d)
             hills: list[np.ndarray] = []
             if table.customers is None:  # no sampling noise to weigh hills by: the best candidates, as they come
-                rivals = _rivals(points, simulated, lows, highs)
+                rivals = rivals_of(points, simulated, lows, highs)
             else:
-                rivals = _rivals(points, simulated, lows, highs, _margin(factor, d))
-                estimate, hills = _other_hills(surface, observed, estimate, rivals, d, points)
+                rivals = rivals_of(points, simulated, lows, highs, margin(factor, d))
+                estimate, hills = other_hills(surface, observed, estimate, rivals, d, points)
             replicates, _, _ = bootstrap_fits(
                 surface,
                 table,
@@ -459,7 +460,6 @@ def calibrate(
             f"Only {len(seeds)} seeds: the bootstrap over seeds understates the simulation's noise; use 5 or more."
         )
 
-    sbg = fit_sbg(own_fit, period=steps)
     sbg_low = sbg_high = np.full(2, np.nan)
     sbg_band = (np.full(horizon, np.nan), np.full(horizon, np.nan))
     sbg_factor = dispersion(own_fit, sbg.survival(own_fit.period * steps), 2)
@@ -553,80 +553,6 @@ def _predicted(
     return paths
 
 
-def _rivals(
-    points: np.ndarray, simulated: Sequence[float], lows: np.ndarray, highs: np.ndarray, margin: float = np.inf
-) -> np.ndarray:
-    """Up to ``RIVALS`` candidates (search scale), the tops of distinct hills: where a bootstrap refit may start.
-
-    The best simulated, then each next the best at least ``APART`` from those
-    before it (ranges scaled to 1), of those whose log-likelihood falls short
-    of the best's by less than ``margin`` (``_margin``): hills the table
-    cannot rule out, not the bumps of a flat likelihood.
-    """
-    scaled = (points - lows) / (highs - lows)
-    top = max(simulated)
-    chosen: list[int] = []
-    for i in np.argsort(simulated)[::-1]:
-        if simulated[i] < top - margin:
-            break
-        if all(np.linalg.norm(scaled[i] - scaled[j]) >= APART for j in chosen):
-            chosen.append(int(i))
-            if len(chosen) == RIVALS:
-                break
-    return points[chosen]
-
-
-def _margin(factor: float, fitted: int) -> float:
-    """Log-likelihood below the best within which another hill stays plausible.
-
-    Half the 99% quantile of a chi-square with one degree per parameter, times the rows' dispersion
-    (``dispersion``), as in a quasi-likelihood ratio test.
-    """
-    return factor * float(stats.chi2.ppf(0.99, fitted)) / 2
-
-
-def _other_hills(
-    surface: Surface,
-    observed: RetentionTable,
-    estimate: np.ndarray,
-    rivals: np.ndarray,
-    fitted: int,
-    simulated: np.ndarray | None = None,
-) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The estimate, and the tops of the surface's other hills the table finds about as plausible (search scale).
-
-    A local search from each rival ends on the top of its hill; a top at
-    least ``APART`` from the estimate and from the tops kept before it is
-    kept if its log-likelihood falls short of the estimate's by
-    less than ``_margin``: a hill the table cannot rule out. A top the table
-    likes better than the estimate becomes the estimate (the search from the
-    best candidate stopped on a lower hill), and the estimate a hill. Tops
-    within ``SAME_POINT`` of a candidate in ``simulated`` (points, search
-    scale) are left out: that candidate already stands for them.
-    """
-    scale = surface.high - surface.low
-
-    def likelihood(x: np.ndarray) -> float:
-        return conditional_log_likelihood(observed, _at(surface.survival(x), observed.period))
-
-    margin = _margin(dispersion(observed, _at(surface.survival(estimate), observed.period), fitted), fitted)
-    tops = [(likelihood(estimate), estimate)]
-    for rival in rivals:
-        top = surface.best(observed, [rival])
-        if any(np.linalg.norm((top - other) / scale) < APART for _, other in tops):
-            continue
-        tops.append((likelihood(top), top))
-    tops.sort(key=lambda pair: -pair[0])
-    best, estimate = tops[0]
-    taken = np.empty((0, len(scale))) if simulated is None else np.asarray(simulated)
-    kept = [
-        top
-        for value, top in tops[1:]
-        if value > best - margin and not np.any(np.linalg.norm((taken - top) / scale, axis=1) < SAME_POINT)
-    ]
-    return estimate, kept
-
-
 def _better_candidate(promised: float, simulated: Sequence[float]) -> int | None:
     """The best candidate simulated, if the estimate's simulation fell short of it by more than ``WORSE``; else None."""
     best = int(np.argmax(simulated))
@@ -636,11 +562,6 @@ def _better_candidate(promised: float, simulated: Sequence[float]) -> int | None
 def _rounded(values: np.ndarray) -> np.ndarray:
     """Values to 4 significant digits, as the calibrated scenario records them."""
     return np.array([float(f"{v:.4g}") for v in values])
-
-
-def _at(survival: np.ndarray, periods: np.ndarray) -> np.ndarray:
-    """A curve over periods 1..K read at some of them."""
-    return survival[np.asarray(periods) - 1]
 
 
 def _to_search(parameters: Sequence[FitParameter], values: np.ndarray) -> np.ndarray:

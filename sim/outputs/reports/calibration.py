@@ -10,7 +10,8 @@ import pandas as pd
 
 from sim.engine.model import package_version
 from sim.experiments.calibration.cohorts import CohortCounts, sample_cohort
-from sim.experiments.calibration.fit import RIVALS, Calibration
+from sim.experiments.calibration.fit import Calibration
+from sim.experiments.calibration.hills import RIVALS
 from sim.experiments.calibration.summaries import curve_table, holdout_table, parameter_table
 from sim.outputs.figures.calibration import calibration_figures
 from sim.outputs.folders import publish
@@ -290,16 +291,23 @@ def _method(c: Calibration) -> str:
         "spell), "
         "and joiners of every month are pooled by tenure (Kaplan-Meier, those still active at the end censored). "
         f"Candidates were drawn on a Latin hypercube over the whole range ({4 + 4 * d} points; even on a log scale "
-        "where the range says so); each month's simulated "
-        "churn rate (logit scale) was smoothed across them by a local quadratic regression (loess), and the estimate "
+        "where the range says so), with, where the outside hazard and its spread are fitted, the values at which the "
+        "model tells the sBG fit's story (a Gamma-spread outside hazard of the sBG's mean and spread); each month's "
+        "simulated churn rate (logit scale) was smoothed across them by a local quadratic regression (loess), each "
+        "candidate weighed by its customers at risk, and the estimate "
         f"maximises the binomial likelihood of the observed rows up to period {c.fit_periods} under that surface. Up "
-        "to "
-        "three more rounds simulated the estimate and the bootstrap fits farthest from any candidate, until the "
+        "to three more rounds simulated the estimate, the top of any other hill the table could not rule out, and "
+        "the bootstrap fits farthest from any candidate, until the "
         "estimate and interval settled (every candidate is in `design.csv`). "
         f"The {len(c.bootstrap)} bootstrap fits each resample the seeds with replacement, "
-        + ("and draw the observed cohort again binomially, row after row, " if c.table.customers is not None else "")
-        + f"searching from the estimate and, where the resampled table likes one of the {RIVALS} best candidates "
-        "simulated better, from that one too; the intervals are their 2.5% and 97.5% percentiles. The reference "
+        + (
+            f"and draw the observed cohort again row after row, beta-binomially with the {c.dispersion:.2g} times "
+            "binomial variance its fitted rows show, "
+            if c.table.customers is not None
+            else ""
+        )
+        + f"searching from the estimate and, where the resampled table likes the top of another of up to {RIVALS} "
+        "hills better, from that one too; the intervals are their 2.5% and 97.5% percentiles. The reference "
         "model is the shifted-beta-geometric "
         "model of Fader & Hardie (2007), fitted by maximum likelihood to the same rows: each customer has a constant "
         "churn rate, Beta-distributed across customers; the second is a Weibull lifetime (lifelines), each row "
