@@ -363,9 +363,10 @@ def calibrate(
             if table.customers is None:  # no sampling noise to weigh hills by: the best candidates, as they come
                 rivals = rivals_of(points, simulated, lows, highs)
             else:
-                rivals = rivals_of(points, simulated, lows, highs, margin(factor, d))
-                estimate, hills = other_hills(surface, observed, estimate, rivals, d, points)
-            replicates, _, _ = bootstrap_fits(
+                allowed = margin(factor, d)
+                rivals = rivals_of(points, simulated, lows, highs, allowed)
+                estimate, hills = other_hills(surface, observed, estimate, rivals, allowed, points)
+            replicates, _ = bootstrap_fits(
                 surface,
                 table,
                 observed,
@@ -392,9 +393,7 @@ def calibrate(
             points = np.vstack([points, new])
             stage += [round_ + 2] * len(new)
 
-        replicates, curves, _ = bootstrap_fits(
-            surface, table, observed, estimate, bootstrap, rng, rivals, runner, factor
-        )
+        replicates, curves = bootstrap_fits(surface, table, observed, estimate, bootstrap, rng, rivals, runner, factor)
         curve = surface.survival(estimate)
         replicates = _from_search(parameters, replicates)
         low, high = np.percentile(replicates, [tail, 100 - tail], axis=0)

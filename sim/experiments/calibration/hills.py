@@ -12,7 +12,7 @@ import numpy as np
 from scipy import stats
 
 from sim.engine.parameters import Scenario
-from sim.experiments.calibration.observed import RetentionTable, conditional_log_likelihood, dispersion
+from sim.experiments.calibration.observed import RetentionTable, conditional_log_likelihood
 from sim.experiments.calibration.sbg import SbgFit
 from sim.experiments.calibration.surface import Surface
 from sim.experiments.fields import Factor
@@ -101,7 +101,7 @@ def other_hills(
     observed: RetentionTable,
     estimate: np.ndarray,
     rivals: np.ndarray,
-    fitted: int,
+    allowed: float,
     simulated: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """The estimate, and the tops of the surface's other hills the table finds about as plausible (search scale).
@@ -109,7 +109,7 @@ def other_hills(
     A local search from each rival ends on the top of its hill; a top at
     least ``APART`` from the estimate and from the tops kept before it is
     kept if its log-likelihood falls short of the estimate's by
-    less than ``margin``: a hill the table cannot rule out. A top the table
+    less than ``allowed`` (``margin``): a hill the table cannot rule out. A top the table
     likes better than the estimate becomes the estimate (the search from the
     best candidate stopped on a lower hill), and the estimate a hill. Tops
     within ``SAME_POINT`` of a candidate in ``simulated`` (points, search
@@ -120,7 +120,6 @@ def other_hills(
     def likelihood(x: np.ndarray) -> float:
         return conditional_log_likelihood(observed, at(surface.survival(x), observed.period))
 
-    allowed = margin(dispersion(observed, at(surface.survival(estimate), observed.period), fitted), fitted)
     tops = [(likelihood(estimate), estimate)]
     for rival in rivals:
         top = surface.best(observed, [rival])

@@ -277,13 +277,18 @@ def conditional_log_likelihood(table: RetentionTable, survival: np.ndarray) -> f
 
 
 def _log_likelihood(at_risk: np.ndarray, kept: np.ndarray, survival: np.ndarray) -> float:
+    q = _staying(survival)
+    return float(np.dot(kept, np.log(q)) + np.dot(at_risk - kept, np.log1p(-q)))
+
+
+def _staying(survival: np.ndarray) -> np.ndarray:
+    """Each row's conditional retention ``S(k_i) / S(k_{i-1})`` from a curve read at the rows (kept off 0 and 1)."""
     before = np.empty_like(survival)
     before[0] = 1.0
     before[1:] = survival[:-1]
     with np.errstate(divide="ignore", invalid="ignore"):
         q = np.where(before > 0, survival / before, 0.0)
-    q = np.clip(q, 1e-12, 1 - 1e-12)
-    return float(np.dot(kept, np.log(q)) + np.dot(at_risk - kept, np.log1p(-q)))
+    return np.clip(q, 1e-12, 1 - 1e-12)
 
 
 def dispersion(table: RetentionTable, survival: np.ndarray, fitted: int) -> float:
@@ -304,10 +309,7 @@ def dispersion(table: RetentionTable, survival: np.ndarray, fitted: int) -> floa
     if table.customers is None:
         return 1.0
     at_risk, kept = table.counts()
-    survival = np.asarray(survival, dtype=float)
-    before = np.concatenate([[1.0], survival[:-1]])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        q = np.clip(np.where(before > 0, survival / before, 0.0), 1e-9, 1 - 1e-9)
+    q = _staying(np.asarray(survival, dtype=float))
     seen = at_risk > 0  # a row with no one left at risk says nothing
     pearson = float(np.sum((kept[seen] - at_risk[seen] * q[seen]) ** 2 / (at_risk[seen] * q[seen] * (1 - q[seen]))))
     return max(1.0, pearson / max(1, int(seen.sum()) - fitted))

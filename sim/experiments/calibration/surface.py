@@ -166,7 +166,7 @@ def bootstrap(
     rivals: Iterable[np.ndarray] = (),
     runner: Evaluator | None = None,
     factor: float = 1.0,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Refit on resampled seeds and a resampled table, from the estimate and from the best of ``rivals``.
 
     The table is resampled with the dispersion ``factor`` of its rows about the fitted curve (``dispersion``):
@@ -178,8 +178,7 @@ def bootstrap(
     workers of this machine's kind (another processor's vector maths may differ in the last digit).
 
     Returns:
-        Each replicate's fitted values, its surface curve, and the retention its resampled table shows at the fit
-        window's last row (the observed value itself when the table gives no cohort sizes).
+        Each replicate's fitted values and its surface curve.
     """
     seeds = surface.counts.shape[1]
     rivals = list(rivals)
@@ -198,7 +197,7 @@ def bootstrap(
         fitted = [each for part in runner.map(fit_replicates, calls) for each in part]
     values = np.array([x for x, _ in fitted]).reshape(replicates, surface.points.shape[1])
     curves = np.array([curve for _, curve in fitted]).reshape(replicates, surface.counts.shape[-1])
-    return values, curves, np.array([window.retained[-1] for _, window in drawn])
+    return values, curves
 
 
 def fit_replicates(
