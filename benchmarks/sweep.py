@@ -3,10 +3,11 @@
 Runs the same sweep (a grid over firm A's price in the baseline market, every
 price on the same seeds) in this process (no cluster) and on a fresh
 ``LocalCluster`` of 1 worker and of 2 workers, in turn, several times, and
-prints the runs per minute of each (median over repeats) and their ratios:
-one Dask worker against this process is what running on the cluster costs. Starting the cluster and importing the
-package on its workers is timed apart and left out of the throughput: it is a
-fixed cost per sweep, not per run. Nothing is stored (``store=None``), so
+prints the runs per minute of each (median over repeats) and their ratios,
+every run on one thread: one Dask worker against this process is what
+running on the cluster costs. Starting the cluster and importing the
+package on its workers is timed apart and left out of the throughput: it is
+a fixed cost per sweep, not per run. Nothing is stored (``store=None``), so
 every run is computed.
 
     python benchmarks/sweep.py                          # 24 runs of 10,000 customers over 120 months, 3 repeats
@@ -115,6 +116,11 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    # Throughput per worker: this process's runs stay on its one thread, as a worker's do (a market this large
+    # run alone from a main thread would cut its passes into blocks on every core).
+    from sim.engine import compiling
+
+    compiling.one_thread()
     scenario = baseline(args.customers, args.periods)
     prices = f"24:36:{args.prices}"
     seeds = list(range(1, args.seeds + 1))

@@ -90,7 +90,7 @@ def kernel(function, parallel: bool = False):
         config.CACHE_DIR = saved
 
 
-PARALLEL_FROM = 50_000
+PARALLEL_FROM = 5_000
 """Customers from which one model's passes over its customers use every core, when it may (``blocks``)."""
 
 BLOCK = 8_192
@@ -129,7 +129,10 @@ def blocks(customers: int) -> np.ndarray | None:
         return None
     if threads() < 2:
         return None
-    return np.append(np.arange(0, customers, BLOCK, dtype=np.int64), np.int64(customers))
+    # Blocks of at most BLOCK customers, as many as a multiple of the threads and alike to a customer, so that no
+    # thread waits long for another at the pass's end.
+    count = threads() * -(-customers // (BLOCK * threads()))
+    return np.arange(count + 1, dtype=np.int64) * customers // count
 
 
 def bound(compiled, *args):

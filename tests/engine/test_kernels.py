@@ -175,7 +175,10 @@ def test_a_market_lived_in_blocks_on_several_threads_gives_the_same_numbers(monk
     monkeypatch.setattr(compiling, "PARALLEL_FROM", 0)
     monkeypatch.setattr(compiling, "BLOCK", 37)
     monkeypatch.setattr(compiling, "threads", lambda: 2)  # cut into blocks even on one core
-    assert compiling.blocks(300) is not None and len(compiling.blocks(300)) == 10
+    cuts = compiling.blocks(300)
+    sizes = np.diff(cuts)
+    assert cuts[0] == 0 and cuts[-1] == 300 and len(sizes) % 2 == 0  # blocks in a multiple of the threads
+    assert sizes.max() <= 37 and sizes.max() - sizes.min() <= 1  # of at most BLOCK customers, all but alike
     in_blocks = _everything(LoyaltyModel(scenario, seed=8).run())
     pd.testing.assert_frame_equal(in_blocks[0], one_pass[0], check_exact=True)
     for ours, theirs in zip(in_blocks[1], one_pass[1], strict=True):
