@@ -98,12 +98,28 @@ BLOCK = 8_192
 
 
 _one_thread = False
+_threads_used = False  # whether a pass of this process has been cut into blocks: its threads may have started
 
 
 def one_thread() -> None:
     """Keep every pass of this process's models on its one thread (``blocks``): the process is one of many workers."""
     global _one_thread
     _one_thread = True
+
+
+def _forked() -> None:
+    """In a child forked from a process whose passes used threads: keep to one thread.
+
+    The threads of the compiled code and of the draws are the parent's and do
+    not exist in the child, and the compiled code's threading (GNU OpenMP)
+    ends a forked child that uses it: the child's models run on its one
+    thread, with the same results.
+    """
+    if _threads_used:
+        one_thread()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def threads() -> int:
@@ -129,6 +145,8 @@ def blocks(customers: int) -> np.ndarray | None:
         return None
     if threads() < 2:
         return None
+    global _threads_used
+    _threads_used = True
     # Blocks of at most BLOCK customers, as many as a multiple of the threads and alike to a customer, so that no
     # thread waits long for another at the pass's end.
     count = threads() * -(-customers // (BLOCK * threads()))

@@ -1,6 +1,7 @@
 """The compiled kernels: kept on disk only while the sources are unchanged, and guarded where they check nothing."""
 
 import dataclasses
+import os
 import pickle
 import shutil
 import threading
@@ -175,14 +176,28 @@ def test_a_market_lived_in_blocks_on_several_threads_gives_the_same_numbers(monk
     monkeypatch.setattr(compiling, "PARALLEL_FROM", 0)
     monkeypatch.setattr(compiling, "BLOCK", 37)
     monkeypatch.setattr(compiling, "threads", lambda: 2)  # cut into blocks even on one core
-    cuts = compiling.blocks(300)
+    cuts = compiling.blocks(301)
     sizes = np.diff(cuts)
-    assert cuts[0] == 0 and cuts[-1] == 300 and len(sizes) % 2 == 0  # blocks in a multiple of the threads
-    assert sizes.max() <= 37 and sizes.max() - sizes.min() <= 1  # of at most BLOCK customers, all but alike
+    assert cuts[0] == 0 and cuts[-1] == 301 and len(sizes) == 10  # the fewest blocks, in a multiple of the threads
+    assert sizes.max() <= 37 and sizes.max() - sizes.min() == 1  # of at most BLOCK customers, alike to a customer
     in_blocks = _everything(LoyaltyModel(scenario, seed=8).run())
     pd.testing.assert_frame_equal(in_blocks[0], one_pass[0], check_exact=True)
     for ours, theirs in zip(in_blocks[1], one_pass[1], strict=True):
         np.testing.assert_array_equal(ours, theirs)
+
+
+def test_a_child_forked_after_a_pass_on_threads_keeps_to_one_thread(monkeypatch):
+    monkeypatch.setattr(compiling, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(compiling, "threads", lambda: 2)
+    monkeypatch.setattr(compiling, "_one_thread", False)
+    monkeypatch.setattr(compiling, "_threads_used", False)
+    assert compiling.blocks(1_000) is not None  # this process now may have threads a forked child would not have
+    child = os.fork()
+    if child == 0:  # the child reports by its exit status alone
+        os._exit(0 if compiling.blocks(1_000) is None else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert compiling.blocks(1_000) is not None  # the parent keeps its threads
 
 
 def test_only_the_main_thread_cuts_a_pass_into_blocks(monkeypatch):
