@@ -46,9 +46,11 @@ MAX_FIT = 4
 CONFIDENCE = 0.95
 INERT_EFFORT = 8.0
 """A fitted switching effort from which leaving but for outside reasons is so rare that the levers are inert."""
-WORSE = 3.0
+WORSE = 1.0
 """Log-likelihood by which the simulated estimate may fall short of the best candidate simulated (the simulation's
-noise at common seeds) before that candidate replaces it."""
+noise at common seeds) before that candidate replaces it. Small, because the surface is least sure where it promises
+most: at 3, estimates whose simulation missed every row of the window by 1-3 points (one of them at the edge of its
+range) stood against the candidate that fit it."""
 FITTED_SEEDS = 3
 """Times as many seeds as each candidate's that the fitted curve is simulated on (the calibration's seeds first)."""
 EDGE = 0.01  # share of a range within which an estimate counts as on its edge
